@@ -1,0 +1,84 @@
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { createCrawloraClient } from './crawlora/client.js';
+import { openDatabase, type Database } from './db/client.js';
+import type { Logger } from './logger.js';
+import { createRedis } from './queue/connection.js';
+import { createKeyPool } from './queue/key-pool.js';
+import type { PageJobDeps } from './queue/page-job.js';
+import { createPagesQueue, type PagesQueue } from './queue/pages-queue.js';
+import { createRateLimiter } from './queue/rate-limiter.js';
+import { createPageWorker, type PageWorker } from './queue/worker.js';
+
+/** Crawlora's window; only the simulator in tests runs a shorter one. */
+export const UPSTREAM_WINDOW_MS = 60_000;
+
+/**
+ * The long-lived parts of a process, created from the config and closed in reverse order.
+ * Nothing connects until first used; `close()` may be called any number of times.
+ */
+export interface App {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  redis: Redis;
+  queue: PagesQueue;
+  /** Starts a worker in this process; it is closed with the app. */
+  startWorker(concurrency?: number): PageWorker;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  /** Upstream's rate window; tests shrink it together with the simulator's. */
+  windowMs?: number;
+}
+
+export function createApp(config: Config, logger: Logger, options: AppOptions = {}): App {
+  const database = openDatabase({ url: config.databaseUrl, logger: logger.child({ component: 'db' }), maxConnections: config.concurrency + 4 });
+  const redis = createRedis(config.redisUrl, logger.child({ component: 'redis' }));
+  const queue = createPagesQueue(redis, { prefix: config.queuePrefix, attempts: config.attempts });
+  const windowMs = options.windowMs ?? UPSTREAM_WINDOW_MS;
+  const limiter = createRateLimiter(redis, config.queuePrefix, () => ({ ratePerMin: config.ratePerMin, windowMs }));
+  const workers: PageWorker[] = [];
+  let closing: Promise<void> | undefined;
+
+  const deps: PageJobDeps = {
+    db: database.db,
+    queue,
+    client: createCrawloraClient({ baseUrl: config.baseUrl, timeoutMs: config.requestTimeoutMs }),
+    limiter,
+    keys: createKeyPool(config.apiKeys, redis, config.queuePrefix, limiter),
+    logger: logger.child({ component: 'page-job' }),
+    settings: () => ({
+      ratePerMin: config.ratePerMin,
+      attempts: config.attempts,
+      chargedRetries: config.chargedRetries,
+      maxEmptyPages: config.maxEmptyPages,
+      inlineWaitMaxMs: 2_000,
+    }),
+  };
+
+  return {
+    config,
+    logger,
+    database,
+    redis,
+    queue,
+    startWorker(concurrency = config.concurrency) {
+      const worker = createPageWorker(redis, deps, { prefix: config.queuePrefix, concurrency, backoffCapMs: config.backoffCapMs });
+      workers.push(worker);
+      worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped on an error'));
+      return worker;
+    },
+    close() {
+      // Workers first (they finish or release their jobs), then what they were using.
+      closing ??= (async () => {
+        await Promise.all(workers.map((worker) => worker.close()));
+        await queue.close();
+        await database.close();
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import { Command } from 'commander';
+import { positiveInt } from '../config.js';
+import { listRuns } from '../db/runs.js';
+import { configFrom, withApp } from './context.js';
+import { renderRunsTable } from './runs-table.js';
+
+export function runsCommand(): Command {
+  return new Command('runs')
+    .description('list the latest crawl runs: status, pages, items, new items, credits, age')
+    .option('--limit <n>', 'how many runs to show', '20')
+    .action(async (flags: { limit: string }, command: Command) => {
+      const limit = positiveInt(flags.limit, '--limit', 20);
+      await withApp(configFrom(command), async (app) => {
+        const runs = await listRuns(app.database.db, limit);
+        process.stdout.write(runs.length === 0 ? 'no runs yet\n' : `${renderRunsTable(runs)}\n`);
+      });
+    });
+}

@@ -1,0 +1,150 @@
+import { isPlanName, PLAN_NAMES, PLANS, type PlanName } from './crawlora/plans.js';
+
+/**
+ * Everything the program reads from its environment, parsed once at start. Flags given on
+ * the command line win over the environment; deeper code only ever sees this object.
+ */
+export interface Config {
+  apiKeys: string[];
+  baseUrl: string;
+  plan: PlanName;
+  ratePerMin: number;
+  /** null: no daily cap on this plan. */
+  dailyCredits: number | null;
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  requestTimeoutMs: number;
+  attempts: number;
+  backoffCapMs: number;
+  /** How often a 2xx that reports a failure (billed) may be retried before the run fails. */
+  chargedRetries: number;
+  maxEmptyPages: number;
+  concurrency: number;
+  logLevel: string;
+}
+
+export const DEFAULT_DATABASE_URL = 'postgres://archiver:archiver@127.0.0.1:54329/archiver';
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:63790';
+export const DEFAULT_BASE_URL = 'https://api.crawlora.net/api/v1';
+
+/** A bad setting: the message is one line naming the setting and what to do. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Flags use the same names as the variables they override, e.g. `--plan` for CRAWLORA_PLAN. */
+export type ConfigOverrides = Partial<Record<ConfigSource, string | number | undefined>>;
+
+type ConfigSource =
+  | 'CRAWLORA_API_KEY'
+  | 'CRAWLORA_BASE_URL'
+  | 'CRAWLORA_PLAN'
+  | 'CRAWLORA_RATE_PER_MIN'
+  | 'CRAWLORA_DAILY_CREDITS'
+  | 'CRAWLORA_TIMEOUT_MS'
+  | 'DATABASE_URL'
+  | 'REDIS_URL'
+  | 'HA_QUEUE_PREFIX'
+  | 'HA_ATTEMPTS'
+  | 'HA_BACKOFF_CAP_MS'
+  | 'HA_CHARGED_RETRIES'
+  | 'HA_MAX_EMPTY_PAGES'
+  | 'HA_CONCURRENCY'
+  | 'LOG_LEVEL';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = {}): Config {
+  const read = (name: ConfigSource): string | undefined => {
+    const flag = overrides[name];
+    if (flag !== undefined) return String(flag);
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+
+  const planRaw = (read('CRAWLORA_PLAN') ?? 'free').toLowerCase();
+  if (!isPlanName(planRaw)) {
+    throw new ConfigError(`CRAWLORA_PLAN: '${planRaw}' is not a Crawlora plan; use one of ${PLAN_NAMES.join(', ')}`);
+  }
+  const plan = PLANS[planRaw];
+
+  const apiKeys = (read('CRAWLORA_API_KEY') ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  if (apiKeys.some((key) => /\s/.test(key))) {
+    throw new ConfigError('CRAWLORA_API_KEY: a key contains white space; separate several keys with commas only');
+  }
+
+  const dailyRaw = read('CRAWLORA_DAILY_CREDITS');
+  const logLevel = read('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL: '${logLevel}' is not a pino level; use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const queuePrefix = read('HA_QUEUE_PREFIX') ?? '{ha}';
+  if (queuePrefix.includes(':')) {
+    throw new ConfigError(`HA_QUEUE_PREFIX: '${queuePrefix}' contains ':'; use letters, digits, '-', '_' or a hash tag like {ha}`);
+  }
+
+  return {
+    apiKeys,
+    baseUrl: url(read('CRAWLORA_BASE_URL') ?? DEFAULT_BASE_URL, 'CRAWLORA_BASE_URL', ['http:', 'https:']),
+    plan: plan.name,
+    ratePerMin: positiveInt(read('CRAWLORA_RATE_PER_MIN'), 'CRAWLORA_RATE_PER_MIN', plan.ratePerMin),
+    dailyCredits: dailyRaw === undefined ? plan.dailyCredits : positiveInt(dailyRaw, 'CRAWLORA_DAILY_CREDITS', 0),
+    databaseUrl: url(read('DATABASE_URL') ?? DEFAULT_DATABASE_URL, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(read('REDIS_URL') ?? DEFAULT_REDIS_URL, 'REDIS_URL', ['redis:', 'rediss:']),
+    queuePrefix,
+    requestTimeoutMs: positiveInt(read('CRAWLORA_TIMEOUT_MS'), 'CRAWLORA_TIMEOUT_MS', 30_000),
+    attempts: positiveInt(read('HA_ATTEMPTS'), 'HA_ATTEMPTS', 8),
+    backoffCapMs: positiveInt(read('HA_BACKOFF_CAP_MS'), 'HA_BACKOFF_CAP_MS', 300_000),
+    chargedRetries: nonNegativeInt(read('HA_CHARGED_RETRIES'), 'HA_CHARGED_RETRIES', 2),
+    maxEmptyPages: positiveInt(read('HA_MAX_EMPTY_PAGES'), 'HA_MAX_EMPTY_PAGES', 3),
+    concurrency: positiveInt(read('HA_CONCURRENCY'), 'HA_CONCURRENCY', 4),
+    logLevel,
+  };
+}
+
+/** For flags such as --max-pages: a whole number ≥ 1, or a one-line error naming the flag. */
+export function positiveInt(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigError(`${name}: '${raw}' is not a whole number of at least 1; give one such as ${fallback || 1}`);
+  }
+  return value;
+}
+
+function nonNegativeInt(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (raw.trim() === '0') return 0;
+  return positiveInt(raw, name, fallback);
+}
+
+function url(raw: string, name: string, protocols: string[]): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name}: '${maskUrl(raw)}' is not a URL; give e.g. ${protocols[0]}//host:port`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name}: '${maskUrl(raw)}' must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  if (parsed.hostname === '') {
+    throw new ConfigError(`${name}: '${maskUrl(raw)}' names no host; give e.g. ${protocols[0]}//127.0.0.1`);
+  }
+  return raw;
+}
+
+/** Connection strings are shown with their password replaced, never in clear. */
+export function maskUrl(raw: string): string {
+  try {
+    const parsed = new URL(raw);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return raw.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
+  }
+}

@@ -1,0 +1,123 @@
+import {
+  BadKeyError,
+  InvalidInputError,
+  RateLimitedError,
+  TransientError,
+  UpstreamError,
+} from './errors.js';
+import { hashtagPageBodySchema, isRawItem, type RawItem } from './schema.js';
+
+/** What came back over the wire, before any judgement. */
+export interface WireResponse {
+  status: number;
+  retryAfter: string | null;
+  body: string;
+  /** For Retry-After given as an HTTP date. */
+  nowMs: number;
+}
+
+export interface HashtagPage {
+  items: RawItem[];
+  /** Items without a usable string id: counted, never stored. */
+  invalidItems: number;
+  hasMore: boolean;
+  /** The cursor to send for the next page, as upstream gave it; null when absent. */
+  nextCursor: string | null;
+}
+
+const MAX_MESSAGE_CHARS = 200;
+
+/**
+ * Turns one HTTP exchange into a page or a typed error. Pure, so every mapping in the
+ * issue (400, 401/403, 429, 5xx, empty, truncated, envelope errors) is tested directly.
+ */
+export function interpretHashtagPage(response: WireResponse): HashtagPage {
+  const { status } = response;
+  const upstreamMsg = messageOf(response.body);
+  if (status === 400) {
+    throw new InvalidInputError(`Crawlora refused the request as invalid input (400${upstreamMsg})`);
+  }
+  if (status === 401 || status === 403) {
+    throw new BadKeyError(`Crawlora refused the API key (${status}${upstreamMsg})`, status);
+  }
+  if (status === 429) {
+    const dailyCapReached = /daily|credit|quota/i.test(upstreamMsg);
+    throw new RateLimitedError(
+      `Crawlora rate limit reached (429${upstreamMsg})`,
+      parseRetryAfterMs(response.retryAfter, response.nowMs),
+      dailyCapReached,
+    );
+  }
+  if (status >= 400 && status < 500) {
+    // 404, 405, 413…: the request (often the base URL) is wrong, and asking again changes nothing.
+    throw new InvalidInputError(`Crawlora answered HTTP ${status}${upstreamMsg}; check CRAWLORA_BASE_URL`);
+  }
+  if (status < 200 || status >= 300) {
+    throw new TransientError(`Crawlora answered HTTP ${status}${upstreamMsg}`);
+  }
+
+  // From here on the response was 2xx, so Crawlora billed it whatever it holds.
+  if (response.body.trim() === '') {
+    throw new TransientError('Crawlora answered 2xx with an empty body', { charged: true });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(response.body);
+  } catch (cause) {
+    throw new TransientError(`Crawlora answered 2xx with a truncated or malformed JSON body (${response.body.length} bytes)`, {
+      cause,
+      charged: true,
+    });
+  }
+  const parsed = hashtagPageBodySchema.safeParse(json);
+  if (!parsed.success) {
+    throw new UpstreamError(`Crawlora's page did not match the documented shape: ${parsed.error.issues[0]?.message ?? 'unknown'}`, null, {
+      cause: parsed.error,
+    });
+  }
+  const body = parsed.data;
+  const data = body.data;
+  const upstreamStatus = data?.statusCode ?? data?.status_code ?? 0;
+  if ((body.code !== undefined && body.code !== 200) || upstreamStatus !== 0 || !data) {
+    const detail = data?.status_msg ?? body.msg ?? 'no data';
+    throw new UpstreamError(
+      `Crawlora reported a failure in a 2xx answer (code ${body.code ?? '?'}, statusCode ${upstreamStatus}: ${truncate(detail)})`,
+      upstreamStatus,
+    );
+  }
+
+  const items: RawItem[] = [];
+  let invalidItems = 0;
+  for (const item of data.itemList ?? []) {
+    if (isRawItem(item)) items.push(item);
+    else invalidItems += 1;
+  }
+  const cursor = data.cursor;
+  return {
+    items,
+    invalidItems,
+    hasMore: data.hasMore === true,
+    nextCursor: cursor === null || cursor === undefined ? null : String(cursor),
+  };
+}
+
+export function parseRetryAfterMs(header: string | null, nowMs: number): number | null {
+  if (header === null || header.trim() === '') return null;
+  const trimmed = header.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000);
+  const dateMs = Date.parse(trimmed);
+  return Number.isNaN(dateMs) ? null : Math.max(0, dateMs - nowMs);
+}
+
+function messageOf(body: string): string {
+  try {
+    const json = JSON.parse(body) as { msg?: unknown };
+    return typeof json.msg === 'string' && json.msg !== '' ? `: ${truncate(json.msg)}` : '';
+  } catch {
+    return '';
+  }
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text;
+}

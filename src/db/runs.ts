@@ -1,0 +1,101 @@
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import type { Db } from './client.js';
+import { crawlPages, crawlRuns, type CrawlRun, type RunStatus } from './schema.js';
+
+export const FINISHED_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
+
+export interface NewRun {
+  hashtagId: string;
+  maxPages: number | null;
+  maxItems: number | null;
+}
+
+export async function createRuns(db: Db, runs: NewRun[]): Promise<CrawlRun[]> {
+  if (runs.length === 0) return [];
+  return db.insert(crawlRuns).values(runs).returning();
+}
+
+export async function getRun(db: Db, runId: number): Promise<CrawlRun | undefined> {
+  const [run] = await db.select().from(crawlRuns).where(eq(crawlRuns.id, runId)).limit(1);
+  return run;
+}
+
+export async function getRuns(db: Db, runIds: number[]): Promise<CrawlRun[]> {
+  if (runIds.length === 0) return [];
+  return db.select().from(crawlRuns).where(inArray(crawlRuns.id, runIds)).orderBy(crawlRuns.id);
+}
+
+export async function listRuns(db: Db, limit: number): Promise<CrawlRun[]> {
+  return db.select().from(crawlRuns).orderBy(desc(crawlRuns.id)).limit(limit);
+}
+
+/** queued → running, once; a run in any other state is left alone. */
+export async function markRunning(db: Db, runId: number): Promise<void> {
+  await db
+    .update(crawlRuns)
+    .set({ status: 'running', startedAt: sql`coalesce(${crawlRuns.startedAt}, now())` })
+    .where(and(eq(crawlRuns.id, runId), eq(crawlRuns.status, 'queued')));
+}
+
+/** Ends a live run as failed, keeping everything it committed so `resume` can go on from there. */
+export async function failRun(db: Db, runId: number, error: string): Promise<void> {
+  await db
+    .update(crawlRuns)
+    .set({ status: 'failed', lastError: error, finishedAt: sql`now()` })
+    .where(and(eq(crawlRuns.id, runId), inArray(crawlRuns.status, ['queued', 'running'])));
+}
+
+/** Records a failure that will be retried, so `runs` shows why a run is slow. */
+export async function noteError(db: Db, runId: number, error: string): Promise<void> {
+  await db.update(crawlRuns).set({ lastError: error }).where(eq(crawlRuns.id, runId));
+}
+
+/** A billed response that brought no page (a 2xx reporting a failure, a truncated body) still costs the run. */
+export async function addCredits(db: Db, runId: number, credits: number): Promise<void> {
+  await db
+    .update(crawlRuns)
+    .set({ credits: sql`${crawlRuns.credits} + ${credits}` })
+    .where(eq(crawlRuns.id, runId));
+}
+
+export interface ResumePoint {
+  run: CrawlRun;
+  pageNumber: number;
+  cursor: string;
+  emptyStreak: number;
+}
+
+/**
+ * Reopens a failed, paused or cancelled run under a new generation (older jobs of the run become
+ * stale) and says where to go on: the page after the last committed one. Null when the run
+ * already reached its end.
+ */
+export async function reopenRun(db: Db, runId: number): Promise<ResumePoint | null> {
+  return db.transaction(async (tx) => {
+    const [last] = await tx
+      .select()
+      .from(crawlPages)
+      .where(eq(crawlPages.runId, runId))
+      .orderBy(desc(crawlPages.pageNumber))
+      .limit(1);
+    if (last && last.nextCursor === null) return null;
+    const [run] = await tx
+      .update(crawlRuns)
+      .set({
+        status: 'queued',
+        generation: sql`${crawlRuns.generation} + 1`,
+        lastError: null,
+        stopReason: null,
+        finishedAt: null,
+      })
+      .where(and(eq(crawlRuns.id, runId), inArray(crawlRuns.status, ['failed', 'paused', 'cancelled'])))
+      .returning();
+    if (!run) return null;
+    return {
+      run,
+      pageNumber: last ? last.pageNumber + 1 : 0,
+      cursor: last?.nextCursor ?? '0',
+      emptyStreak: last?.emptyStreak ?? 0,
+    };
+  });
+}

@@ -1,0 +1,113 @@
+import type { RawItem } from '../crawlora/schema.js';
+
+/** One `videos` row as the upsert sends it: typed columns pulled out of the untrusted item, plus the item itself. */
+export interface VideoRow {
+  id: string;
+  author_id: string | null;
+  author_unique_id: string | null;
+  description: string | null;
+  create_time: string | null;
+  play_count: number | null;
+  digg_count: number | null;
+  comment_count: number | null;
+  share_count: number | null;
+  collect_count: number | null;
+  music_id: string | null;
+  raw: Record<string, unknown>;
+}
+
+/**
+ * Keeps the last occurrence of each id: Postgres refuses an ON CONFLICT statement that
+ * touches one row twice, and upstream repeats items within a page.
+ */
+export function dedupeById<T extends { id: string }>(items: readonly T[]): T[] {
+  const byId = new Map<string, T>();
+  for (const item of items) {
+    byId.delete(item.id);
+    byId.set(item.id, item);
+  }
+  return [...byId.values()];
+}
+
+export function toVideoRow(item: RawItem): VideoRow {
+  const raw = sanitizeForPostgres(item) as RawItem;
+  const author = record(raw.author);
+  const stats = record(raw.stats);
+  const statsV2 = record(raw.statsV2);
+  const count = (name: string) => toCount(stats?.[name]) ?? toCount(statsV2?.[name]);
+  return {
+    id: raw.id,
+    author_id: idString(author?.id),
+    author_unique_id: text(author?.uniqueId),
+    description: text(raw.desc),
+    create_time: toTimestamp(raw.createTime),
+    play_count: count('playCount'),
+    digg_count: count('diggCount'),
+    comment_count: count('commentCount'),
+    share_count: count('shareCount'),
+    collect_count: count('collectCount'),
+    music_id: idString(record(raw.music)?.id),
+    raw,
+  };
+}
+
+/**
+ * Postgres rejects U+0000 in text and jsonb, and unpaired surrogates (an emoji cut in half) in
+ * jsonb. Both occur in real captions: drop the NULs, replace broken surrogates, never fail the page.
+ */
+export function sanitizeForPostgres(value: unknown): unknown {
+  if (typeof value === 'string') return cleanString(value);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    value.forEach((element, index) => {
+      const cleaned = sanitizeForPostgres(element);
+      if (cleaned !== element) (out ??= value.slice())[index] = cleaned;
+    });
+    return out ?? value;
+  }
+  if (typeof value === 'object' && value !== null) {
+    let out: Record<string, unknown> | undefined;
+    for (const [key, element] of Object.entries(value)) {
+      const cleanKey = cleanString(key);
+      const cleaned = sanitizeForPostgres(element);
+      if (cleanKey !== key || cleaned !== element) {
+        out ??= { ...(value as Record<string, unknown>) };
+        if (cleanKey !== key) delete out[key];
+        out[cleanKey] = cleaned;
+      }
+    }
+    return out ?? value;
+  }
+  return value;
+}
+
+function cleanString(value: string): string {
+  const withoutNul = value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
+  return withoutNul.isWellFormed() ? withoutNul : withoutNul.toWellFormed();
+}
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+/** Ids stay strings; a numeric id has already lost precision in JSON.parse, so it is not trusted either. */
+function idString(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+function toCount(value: unknown): number | null {
+  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  return typeof number === 'number' && Number.isSafeInteger(number) && number >= 0 ? number : null;
+}
+
+/** `createTime` comes as unix seconds, as a number or a numeric string. */
+function toTimestamp(value: unknown): string | null {
+  const seconds = toCount(value);
+  if (seconds === null || seconds === 0) return null;
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}

@@ -1,0 +1,49 @@
+import type { Redis } from 'ioredis';
+import { keyFingerprint } from '../crawlora/api-key.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+export interface ApiKey {
+  value: string;
+  fingerprint: string;
+}
+
+export type KeyChoice = { kind: 'key'; key: ApiKey } | { kind: 'wait'; waitMs: number } | { kind: 'none-left' };
+
+/**
+ * The configured API keys, minus those Crawlora refused. The refused set lives in Redis (as
+ * fingerprints) so one worker's 401 disables the key for all of them.
+ */
+export interface KeyPool {
+  /** Takes the first key whose limiter admits a request now; else says how long until one will. */
+  choose(): Promise<KeyChoice>;
+  /** Returns true the first time this key is disabled anywhere, so it is logged once. */
+  disable(key: ApiKey): Promise<boolean>;
+}
+
+export function createKeyPool(apiKeys: string[], redis: Redis, keyPrefix: string, limiter: RateLimiter): KeyPool {
+  const keys: ApiKey[] = apiKeys.map((value) => ({ value, fingerprint: keyFingerprint(value) }));
+  const disabledSet = `${keyPrefix}:disabled-keys`;
+  let next = 0;
+  return {
+    async choose() {
+      const disabled = new Set(await redis.smembers(disabledSet));
+      const usable = keys.filter((key) => !disabled.has(key.fingerprint));
+      if (usable.length === 0) return { kind: 'none-left' };
+      let shortestWaitMs = Number.POSITIVE_INFINITY;
+      // Start where the last choice left off, so work spreads across keys.
+      for (let i = 0; i < usable.length; i += 1) {
+        const key = usable[(next + i) % usable.length]!;
+        const waitMs = await limiter.tryAcquire(key.fingerprint);
+        if (waitMs === 0) {
+          next = (next + i + 1) % usable.length;
+          return { kind: 'key', key };
+        }
+        shortestWaitMs = Math.min(shortestWaitMs, waitMs);
+      }
+      return { kind: 'wait', waitMs: shortestWaitMs };
+    },
+    async disable(key) {
+      return (await redis.sadd(disabledSet, key.fingerprint)) === 1;
+    },
+  };
+}

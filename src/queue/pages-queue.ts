@@ -1,0 +1,36 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { PAGES_QUEUE, pageJobId } from './names.js';
+import type { PageJobData } from './payloads.js';
+
+export type PagesQueue = Queue<PageJobData>;
+
+export interface PagesQueueOptions {
+  prefix: string;
+  attempts: number;
+}
+
+/** Named so BullMQ calls our own strategy (see worker.ts), which knows the plan's pace. */
+export const BACKOFF_TYPE = 'crawlora';
+
+export function createPagesQueue(connection: Redis, options: PagesQueueOptions): PagesQueue {
+  const defaultJobOptions: JobsOptions = {
+    attempts: options.attempts,
+    backoff: { type: BACKOFF_TYPE },
+    // Bounded history: a long archive must not grow Redis without end. Postgres keeps the record.
+    removeOnComplete: { count: 1_000, age: 24 * 3600 },
+    removeOnFail: { count: 10_000, age: 14 * 24 * 3600 },
+  };
+  return new Queue<PageJobData>(PAGES_QUEUE, { connection, prefix: options.prefix, defaultJobOptions });
+}
+
+/** Idempotent: the job id is derived from run, generation and page, so adding it twice adds it once. */
+export async function enqueuePage(queue: PagesQueue, data: PageJobData): Promise<void> {
+  await queue.add(`page`, data, { jobId: pageJobId(data.runId, data.generation, data.pageNumber) });
+}
+
+export async function enqueuePages(queue: PagesQueue, pages: PageJobData[]): Promise<void> {
+  await queue.addBulk(
+    pages.map((data) => ({ name: 'page', data, opts: { jobId: pageJobId(data.runId, data.generation, data.pageNumber) } })),
+  );
+}

@@ -1,0 +1,12 @@
+/** The data of one page job. Never holds an API key: workers take keys from their own config. */
+export interface PageJobData {
+  runId: number;
+  hashtagId: string;
+  /** 0-based page number within the run. */
+  pageNumber: number;
+  cursor: string;
+  /** Empty pages in a row before this one (see decideAfterPage). */
+  emptyStreak: number;
+  /** The run's generation when the job was made; a resume starts a new one. */
+  generation: number;
+}

@@ -1,0 +1,42 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { backoffDelayMs } from './backoff.js';
+import { PAGES_QUEUE } from './names.js';
+import { processPageJob, type PageJobDeps, type PageJobOutcome } from './page-job.js';
+import { BACKOFF_TYPE } from './pages-queue.js';
+import type { PageJobData } from './payloads.js';
+
+export interface PageWorkerOptions {
+  prefix: string;
+  concurrency: number;
+  backoffCapMs: number;
+}
+
+export type PageWorker = Worker<PageJobData, PageJobOutcome>;
+
+/**
+ * A BullMQ worker running page jobs. Crashed workers' jobs come back through BullMQ's stall
+ * check; the page job's own idempotence makes that safe, so stalls may repeat many times.
+ */
+export function createPageWorker(connection: Redis, deps: PageJobDeps, options: PageWorkerOptions): PageWorker {
+  const worker = new Worker<PageJobData, PageJobOutcome>(PAGES_QUEUE, (job, token) => processPageJob(job, token, deps), {
+    connection,
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    autorun: false,
+    stalledInterval: 15_000,
+    maxStalledCount: 20,
+    settings: {
+      backoffStrategy: (attemptsMade, type) =>
+        type === BACKOFF_TYPE
+          ? backoffDelayMs(attemptsMade, { ratePerMin: deps.settings().ratePerMin, capMs: options.backoffCapMs })
+          : 0,
+    },
+  });
+  const log = deps.logger.child({ component: 'worker' });
+  worker.on('failed', (job, err) => {
+    if (job) log.warn({ jobId: job.id, attemptsMade: job.attemptsMade, err: { message: err.message } }, 'page job failed');
+  });
+  worker.on('error', (err) => log.error({ err: { message: err.message } }, 'worker error'));
+  return worker;
+}
