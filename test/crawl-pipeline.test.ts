@@ -1,0 +1,171 @@
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../src/app.js';
+import { crawlPages, hashtagVideos, videos } from '../src/db/schema.js';
+import { enqueuePage } from '../src/queue/pages-queue.js';
+import { startCrawl } from '../src/queue/start-crawl.js';
+import { catalogueIds, catalogueItem } from '../src/sim/catalogue.js';
+import { startSimulator, type SimulatorHandle } from '../src/sim/server.js';
+import { freshDatabase, freshPrefix, silentLogger, testConfig, type TestDatabase } from './support/services.js';
+import { waitForRuns } from './support/runs.js';
+
+let database: TestDatabase;
+let prefix: ReturnType<typeof freshPrefix>;
+let sim: SimulatorHandle;
+let app: App;
+
+beforeAll(async () => {
+  database = await freshDatabase();
+  prefix = freshPrefix();
+  sim = await startSimulator({ itemsPerHashtag: 1_000, rejectKeys: ['revoked-key'] });
+  app = createApp(testConfig({ databaseUrl: database.url, queuePrefix: prefix.prefix, baseUrl: sim.baseUrl }), silentLogger);
+  app.startWorker();
+});
+
+afterAll(async () => {
+  await app?.close();
+  await sim?.close();
+  await prefix?.clear();
+  await database?.drop();
+});
+
+beforeEach(() => sim.reset());
+
+const db = () => app.database.db;
+
+async function crawl(hashtagIds: string[], limits: { maxPages?: number; maxItems?: number } = {}) {
+  const runs = await startCrawl(db(), app.queue, { hashtagIds, maxPages: limits.maxPages ?? null, maxItems: limits.maxItems ?? null });
+  return waitForRuns(db(), runs.map((run) => run.id));
+}
+
+async function archivedIds(hashtagId: string): Promise<string[]> {
+  const rows = await db().select({ id: hashtagVideos.videoId }).from(hashtagVideos).where(eq(hashtagVideos.hashtagId, hashtagId));
+  return rows.map((row) => row.id).sort();
+}
+
+function requestsFor(hashtagId: string) {
+  return sim.stats().pageRequests.filter((request) => request.hashtagId === hashtagId);
+}
+
+describe('crawl pipeline on real Redis, Postgres and the simulator', () => {
+  it('archives exactly the ids the simulator served for 3 hashtags of 1,000 items, one request per page', async () => {
+    const hashtags = ['1001', '1002', '1003'];
+    const runs = await crawl(hashtags);
+    for (const run of runs) {
+      expect(run).toMatchObject({ status: 'completed', stopReason: 'end', pages: 34, items: 1_000, newItems: 1_000, credits: 34 * 8 });
+      const expected = catalogueIds(run.hashtagId, 1_000).sort();
+      expect(await archivedIds(run.hashtagId)).toEqual(expected);
+      expect([...sim.stats().idsServed[run.hashtagId]!].sort()).toEqual(expected);
+      expect(requestsFor(run.hashtagId).map((request) => request.cursor)).toEqual(Array.from({ length: 34 }, (_, page) => page * 30));
+    }
+    const [{ count }] = (await db().execute<{ count: number }>(sql`select count(*)::int as count from videos`)).rows as [{ count: number }];
+    expect(count).toBe(3_000);
+  });
+
+  it('a re-crawl updates counts in place: no duplicate rows, no new items, last_run_id moves on', async () => {
+    const [first] = await crawl(['2001']);
+    sim.configure({ epoch: 2 });
+    const [second] = await crawl(['2001']);
+    sim.configure({ epoch: 1 });
+    expect(second).toMatchObject({ status: 'completed', items: 1_000, newItems: 0 });
+    expect(await archivedIds('2001')).toHaveLength(1_000);
+    const id = catalogueIds('2001', 1)[0]!;
+    const [row] = await db().select().from(videos).where(eq(videos.id, id));
+    const expectedStats = (catalogueItem('2001', 0, 2, true) as { stats: { playCount: number } }).stats;
+    expect(row!.playCount).toBe(expectedStats.playCount);
+    expect(row!.playCount).not.toBe((catalogueItem('2001', 0, 1, true) as { stats: { playCount: number } }).stats.playCount);
+    const [link] = await db().select().from(hashtagVideos).where(eq(hashtagVideos.videoId, id));
+    expect(link).toMatchObject({ runId: first!.id, lastRunId: second!.id });
+  });
+
+  it('stores each video once when upstream repeats items within and across pages', async () => {
+    sim.configure({ hashtags: { '3001': { size: 200, duplicatesWithinPage: true, duplicatesAcrossPages: true } } });
+    const [run] = await crawl(['3001']);
+    expect(run).toMatchObject({ status: 'completed', newItems: 200 });
+    expect(await archivedIds('3001')).toEqual(catalogueIds('3001', 200).sort());
+  });
+
+  it('keeps items with missing fields, string createTime and NUL characters, stripping the NULs', async () => {
+    sim.configure({ hashtags: { '4001': { size: 60 } } });
+    await crawl(['4001']);
+    const items = Array.from({ length: 60 }, (_, index) => catalogueItem('4001', index, 1, true) as Record<string, unknown>);
+    const withStringTime = items.find((item) => typeof item.createTime === 'string')!;
+    const withNul = items.find((item) => String(item.desc).includes('\u0000'))!;
+    const withoutChallenges = items.find((item) => item.challenges === undefined)!;
+    expect(withStringTime && withNul && withoutChallenges).toBeTruthy();
+
+    const [timed] = await db().select().from(videos).where(eq(videos.id, String(withStringTime.id)));
+    expect(timed!.createTime!.getTime()).toBe(Number(withStringTime.createTime) * 1000);
+    const [nul] = await db().select().from(videos).where(eq(videos.id, String(withNul.id)));
+    expect(nul!.description).toBe(String(withNul.desc).replaceAll('\u0000', ''));
+    expect(JSON.stringify(nul!.raw)).not.toContain('\\u0000');
+    const [bare] = await db().select().from(videos).where(eq(videos.id, String(withoutChallenges.id)));
+    expect(bare!.raw).not.toHaveProperty('challenges');
+  });
+
+  it('ends a run whose hasMore never turns false, with a bounded number of requests', async () => {
+    sim.configure({ hashtags: { '5001': { size: 90, hasMoreForever: true } } });
+    const [run] = await crawl(['5001']);
+    expect(run!.status).toBe('completed');
+    expect(['cursor-stalled', 'empty-pages']).toContain(run!.stopReason);
+    expect(requestsFor('5001').length).toBeLessThanOrEqual(3 + 3);
+    expect(await archivedIds('5001')).toHaveLength(90);
+  });
+
+  it('stops early at --max-pages and --max-items', async () => {
+    const [byPages] = await crawl(['6001'], { maxPages: 2 });
+    expect(byPages).toMatchObject({ status: 'completed', stopReason: 'max-pages', pages: 2, items: 60 });
+    const [byItems] = await crawl(['6002'], { maxItems: 75 });
+    expect(byItems).toMatchObject({ status: 'completed', stopReason: 'max-items', pages: 3, items: 90 });
+    expect(requestsFor('6001')).toHaveLength(2);
+    expect(requestsFor('6002')).toHaveLength(3);
+  });
+
+  it('fails a run on 400 with a clear message and never retries it', async () => {
+    sim.configure({ faults: [{ kind: '400', hashtagId: '7001' }] });
+    const [run] = await crawl(['7001']);
+    sim.configure({ faults: [] });
+    expect(run!.status).toBe('failed');
+    expect(run!.lastError).toMatch(/invalid input \(400.*hashtag 7001 at cursor 0 will not be retried/);
+    expect(requestsFor('7001')).toHaveLength(1);
+  });
+
+  it('a job repeated for a committed page fetches nothing and forks nothing', async () => {
+    const [run] = await crawl(['8001'], { maxPages: 5 });
+    const before = requestsFor('8001').length;
+    await enqueuePage(app.queue, { runId: run!.id, hashtagId: '8001', pageNumber: 2, cursor: '60', emptyStreak: 0, generation: 2 });
+    await app.queue.add('page', { runId: run!.id, hashtagId: '8001', pageNumber: 2, cursor: '60', emptyStreak: 0, generation: 1 }, { jobId: 'replayed-page-2' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(requestsFor('8001')).toHaveLength(before);
+    const pages = await db().select().from(crawlPages).where(eq(crawlPages.runId, run!.id));
+    expect(pages).toHaveLength(5);
+  });
+});
+
+describe('a refused API key', () => {
+  it('fails the run with a message that names the key problem, after one request', async () => {
+    const revoked = createApp(
+      testConfig({ databaseUrl: database.url, queuePrefix: `${prefix.prefix}-revoked`, baseUrl: sim.baseUrl, apiKeys: ['revoked-key'] }),
+      silentLogger,
+    );
+    try {
+      revoked.startWorker();
+      const runs = await startCrawl(revoked.database.db, revoked.queue, { hashtagIds: ['9001'], maxPages: null, maxItems: null });
+      const [run] = await waitForRuns(revoked.database.db, runs.map((r) => r.id));
+      expect(run!.status).toBe('failed');
+      expect(run!.lastError).toMatch(/API key was refused by Crawlora \(401\/403\)/);
+      expect(requestsFor('9001')).toHaveLength(1);
+    } finally {
+      await revoked.close();
+      await freshPrefixClear(`${prefix.prefix}-revoked`);
+    }
+  });
+});
+
+async function freshPrefixClear(name: string) {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:63790');
+  const keys = await redis.keys(`${name}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+}
