@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { createCrawloraClient } from './crawlora/client.js';
@@ -9,6 +10,9 @@ import type { PageJobDeps } from './queue/page-job.js';
 import { createPagesQueue, type PagesQueue } from './queue/pages-queue.js';
 import { createRateLimiter } from './queue/rate-limiter.js';
 import { createPageWorker, type PageWorker } from './queue/worker.js';
+
+/** Leaves in-flight pages time to finish on SIGTERM, inside the 30 s most supervisors allow. */
+const CLOSE_DEADLINE_MS = 20_000;
 
 /** Crawlora's window; only the simulator in tests runs a shorter one. */
 export const UPSTREAM_WINDOW_MS = 60_000;
@@ -73,10 +77,17 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     close() {
       // Workers first (they finish or release their jobs), then what they were using.
       closing ??= (async () => {
-        await Promise.all(workers.map((worker) => worker.close()));
-        await queue.close();
+        // Closing politely needs a live Redis; against a dead one it would wait forever, so the
+        // polite part gets a deadline and the connection is cut after it.
+        if (redis.status === 'ready') {
+          const polite = (async () => {
+            await Promise.all(workers.map((worker) => worker.close()));
+            await queue.close();
+          })();
+          await Promise.race([polite, sleep(CLOSE_DEADLINE_MS)]);
+        }
         await database.close();
-        await redis.quit().catch(() => redis.disconnect());
+        redis.disconnect();
       })();
       return closing;
     },

@@ -1,0 +1,160 @@
+import { z } from 'zod';
+import { MAX_CATALOGUE_SIZE } from './catalogue.js';
+
+export interface SimHashtagOptions {
+  /** Catalogue size; defaults to SimOptions.itemsPerHashtag. */
+  size?: number;
+  /** Each page repeats 2 of its own items (TikTok does this; the crawler must dedupe within a batch). */
+  duplicatesWithinPage?: boolean;
+  /** Each page after the first also repeats the last 3 items of the previous page. */
+  duplicatesAcrossPages?: boolean;
+  /** hasMore is always true and the cursor stops advancing past the end: the crawler must detect the loop. */
+  hasMoreForever?: boolean;
+  /** Answered with statusCode 10205 "hashtag not found" (still a charged 2xx). */
+  unknown?: boolean;
+}
+
+export interface SimKeyLimits {
+  ratePerMin: number;
+  /** null = no daily cap. */
+  dailyCredits: number | null;
+}
+
+export interface SimFaultRule {
+  kind: '500' | '429' | 'slow' | 'truncated' | 'empty' | 'status10201' | '400';
+  /** Probability 0..1 that a matching request triggers the fault; default 1. */
+  rate?: number;
+  /** Fire at most this many times; default unlimited. */
+  times?: number;
+  hashtagId?: string;
+  /** Only matches posts requests with this cursor. */
+  cursor?: number;
+  /** For 'slow'; default 30000. */
+  delayMs?: number;
+  /**
+   * Which endpoint the rule applies to; default 'hashtags' so a detail lookup made before
+   * crawling cannot consume a rule a test aimed at the posts pages.
+   */
+  endpoint?: 'hashtags' | 'detail' | 'any';
+}
+
+export interface SimOptions {
+  /** Default 127.0.0.1; only read by startSimulator. */
+  host?: string;
+  /** Default 0 = random free port; only read by startSimulator. */
+  port?: number;
+  /** Default 300. */
+  itemsPerHashtag?: number;
+  /** Default 30. */
+  pageSize?: number;
+  /** Added to every API response; default 0. */
+  latencyMs?: number;
+  /** Sliding rate window; default 60000 (tests scale it down). */
+  windowMs?: number;
+  /** Applied per key; default { ratePerMin: 1_000_000, dailyCredits: null }. */
+  limits?: SimKeyLimits;
+  /** Per-key override of `limits`. */
+  keyLimits?: Record<string, SimKeyLimits>;
+  /** Answered 401. */
+  rejectKeys?: string[];
+  /** Answered 403. */
+  forbiddenKeys?: string[];
+  /** Retry-After header on 429; default true. */
+  sendRetryAfter?: boolean;
+  hashtags?: Record<string, SimHashtagOptions>;
+  faults?: SimFaultRule[];
+  /** Seed of the fault RNG; default 1. */
+  seed?: number;
+  /** Default true: deterministic malformed-ish items (see catalogue.ts). */
+  quirks?: boolean;
+  /** Default 1; item stats grow with epoch so a re-crawl sees new counts. */
+  epoch?: number;
+  /** Shifts the simulator's clock for the daily-credit reset (tests). */
+  dayOffsetMs?: number;
+}
+
+export type ResolvedSimOptions = Required<SimOptions>;
+
+export const DEFAULT_OPTIONS: ResolvedSimOptions = {
+  host: '127.0.0.1',
+  port: 0,
+  itemsPerHashtag: 300,
+  pageSize: 30,
+  latencyMs: 0,
+  windowMs: 60_000,
+  limits: { ratePerMin: 1_000_000, dailyCredits: null },
+  keyLimits: {},
+  rejectKeys: [],
+  forbiddenKeys: [],
+  sendRetryAfter: true,
+  hashtags: {},
+  faults: [],
+  seed: 1,
+  quirks: true,
+  epoch: 1,
+  dayOffsetMs: 0,
+};
+
+const count = z.number().int().nonnegative();
+const catalogueSize = count.max(MAX_CATALOGUE_SIZE);
+
+const keyLimitsSchema = z.strictObject({
+  ratePerMin: count,
+  dailyCredits: count.nullable(),
+});
+
+const hashtagSchema = z.strictObject({
+  size: catalogueSize.optional(),
+  duplicatesWithinPage: z.boolean().optional(),
+  duplicatesAcrossPages: z.boolean().optional(),
+  hasMoreForever: z.boolean().optional(),
+  unknown: z.boolean().optional(),
+});
+
+const faultSchema = z.strictObject({
+  kind: z.enum(['500', '429', 'slow', 'truncated', 'empty', 'status10201', '400']),
+  rate: z.number().min(0).max(1).optional(),
+  times: count.optional(),
+  hashtagId: z.string().optional(),
+  cursor: count.optional(),
+  delayMs: count.optional(),
+  endpoint: z.enum(['hashtags', 'detail', 'any']).optional(),
+});
+
+/** Validates bodies of POST /__sim/config, which come from other processes. */
+export const simOptionsPatchSchema: z.ZodType<Partial<SimOptions>> = z.strictObject({
+  host: z.string().optional(),
+  port: count.optional(),
+  itemsPerHashtag: catalogueSize.optional(),
+  pageSize: z.number().int().positive().optional(),
+  latencyMs: count.optional(),
+  windowMs: z.number().int().positive().optional(),
+  limits: keyLimitsSchema.optional(),
+  keyLimits: z.record(z.string(), keyLimitsSchema).optional(),
+  rejectKeys: z.array(z.string()).optional(),
+  forbiddenKeys: z.array(z.string()).optional(),
+  sendRetryAfter: z.boolean().optional(),
+  hashtags: z.record(z.string(), hashtagSchema).optional(),
+  faults: z.array(faultSchema).optional(),
+  seed: z.number().int().optional(),
+  quirks: z.boolean().optional(),
+  epoch: z.number().int().positive().optional(),
+  dayOffsetMs: z.number().int().optional(),
+});
+
+/**
+ * Shallow merge: a patched record or array (hashtags, keyLimits, faults, ...) replaces the
+ * previous one wholesale, so a test can always state the full configuration it wants.
+ * Keys explicitly set to undefined are ignored rather than wiping the default.
+ */
+export function mergeOptions(base: ResolvedSimOptions, patch: Partial<SimOptions>): ResolvedSimOptions {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value !== undefined) merged[key] = value;
+  }
+  return merged as ResolvedSimOptions;
+}
+
+export function limitsForKey(options: ResolvedSimOptions, apiKey: string): SimKeyLimits {
+  return options.keyLimits[apiKey] ?? options.limits;
+}

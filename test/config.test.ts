@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, maskUrl } from '../src/config.js';
+
+function errorOf(env: NodeJS.ProcessEnv, overrides = {}): string {
+  try {
+    loadConfig(env, overrides);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('defaults to the free plan, the services script URLs and no key', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ plan: 'free', ratePerMin: 5, dailyCredits: 500, apiKeys: [], queuePrefix: '{ha}' });
+    expect(config.databaseUrl).toContain('127.0.0.1:54329');
+  });
+
+  it('reads several comma-separated keys and lets flags win over the environment', () => {
+    const config = loadConfig({ CRAWLORA_API_KEY: 'k1, k2,', CRAWLORA_PLAN: 'free' }, { CRAWLORA_PLAN: 'pro' });
+    expect(config).toMatchObject({ apiKeys: ['k1', 'k2'], plan: 'pro', ratePerMin: 120, dailyCredits: null });
+  });
+
+  it('lets CRAWLORA_RATE_PER_MIN and CRAWLORA_DAILY_CREDITS override the plan', () => {
+    expect(loadConfig({ CRAWLORA_RATE_PER_MIN: '600', CRAWLORA_DAILY_CREDITS: '80' })).toMatchObject({ ratePerMin: 600, dailyCredits: 80 });
+  });
+
+  it('names the bad setting and what to do, in one line', () => {
+    const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
+      [{ CRAWLORA_PLAN: 'gold' }, /^CRAWLORA_PLAN: 'gold' is not a Crawlora plan; use one of free, /],
+      [{ CRAWLORA_RATE_PER_MIN: '-5' }, /^CRAWLORA_RATE_PER_MIN: '-5' is not a whole number/],
+      [{ HA_CONCURRENCY: 'lots' }, /^HA_CONCURRENCY: 'lots' is not a whole number/],
+      [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL: 'not a url' is not a URL/],
+      [{ DATABASE_URL: 'mysql://u:secret@h/db' }, /^DATABASE_URL: .* must start with postgres:\/\//],
+      [{ REDIS_URL: 'http://localhost' }, /^REDIS_URL: .* must start with redis:\/\//],
+      [{ HA_QUEUE_PREFIX: 'a:b' }, /^HA_QUEUE_PREFIX: /],
+      [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    ];
+    for (const [env, pattern] of cases) {
+      const message = errorOf(env);
+      expect(message).toMatch(pattern);
+      expect(message).not.toContain('\n');
+    }
+  });
+
+  it('never repeats a password from a bad connection string', () => {
+    expect(errorOf({ DATABASE_URL: 'mysql://u:secret@h/db' })).not.toContain('secret');
+  });
+});
+
+describe('maskUrl', () => {
+  it('replaces the password and keeps the rest', () => {
+    expect(maskUrl('postgres://archiver:archiver@127.0.0.1:54329/archiver')).toBe('postgres://archiver:***@127.0.0.1:54329/archiver');
+    expect(maskUrl('redis://127.0.0.1:63790')).toBe('redis://127.0.0.1:63790');
+  });
+});

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BadKeyError,
+  InvalidInputError,
+  RateLimitedError,
+  TransientError,
+  UpstreamError,
+} from '../src/crawlora/errors.js';
+import { interpretHashtagPage, parseRetryAfterMs, type WireResponse } from '../src/crawlora/interpret.js';
+
+const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
+const wire = (status: number, body: unknown, retryAfter: string | null = null): WireResponse => ({
+  status,
+  retryAfter,
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+  nowMs: NOW,
+});
+const page = (data: Record<string, unknown>) => wire(200, { code: 200, msg: 'OK', data: { statusCode: 0, ...data } });
+
+function thrown(response: WireResponse): unknown {
+  try {
+    interpretHashtagPage(response);
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}
+
+describe('interpretHashtagPage', () => {
+  it('returns items, hasMore and the next cursor of a good page', () => {
+    const result = interpretHashtagPage(page({ cursor: '30', hasMore: true, itemList: [{ id: '7300000000000000001' }] }));
+    expect(result).toEqual({ items: [{ id: '7300000000000000001' }], invalidItems: 0, hasMore: true, nextCursor: '30' });
+  });
+
+  it('treats an absent or null itemList as an empty page, and a numeric cursor as its string', () => {
+    expect(interpretHashtagPage(page({ cursor: 60, hasMore: false }))).toMatchObject({ items: [], hasMore: false, nextCursor: '60' });
+    expect(interpretHashtagPage(page({ itemList: null }))).toMatchObject({ items: [], hasMore: false, nextCursor: null });
+  });
+
+  it('keeps 19-digit ids as exact strings and counts items without a string id as invalid', () => {
+    const body = '{"code":200,"data":{"statusCode":0,"itemList":[{"id":"7446417357328764182"},{"id":7446417357328764182},{"x":1},"junk"]}}';
+    const result = interpretHashtagPage(wire(200, body));
+    expect(result.items.map((item) => item.id)).toEqual(['7446417357328764182']);
+    expect(result.invalidItems).toBe(3);
+  });
+
+  it('maps 400 to InvalidInputError (never retried) and other 4xx too', () => {
+    expect(thrown(wire(400, { code: 400, msg: 'invalid id' }))).toBeInstanceOf(InvalidInputError);
+    expect((thrown(wire(400, { code: 400, msg: 'invalid id' })) as InvalidInputError).retry).toBe('never');
+    expect(thrown(wire(404, 'not found'))).toBeInstanceOf(InvalidInputError);
+  });
+
+  it('maps 401 and 403 to BadKeyError that disables the key', () => {
+    for (const status of [401, 403]) {
+      const err = thrown(wire(status, { code: status, msg: 'bad key' })) as BadKeyError;
+      expect(err).toBeInstanceOf(BadKeyError);
+      expect(err.retry).toBe('disable-key');
+      expect(err.status).toBe(status);
+    }
+  });
+
+  it('maps 429 to RateLimitedError with the Retry-After wait, telling a daily cap from a rate limit', () => {
+    const rate = thrown(wire(429, { code: 429, msg: 'rate limit exceeded' }, '7')) as RateLimitedError;
+    expect(rate).toBeInstanceOf(RateLimitedError);
+    expect(rate).toMatchObject({ retryAfterMs: 7_000, dailyCapReached: false, retry: 'after-wait', charged: false });
+    const daily = thrown(wire(429, { code: 429, msg: 'daily credit limit reached' })) as RateLimitedError;
+    expect(daily).toMatchObject({ retryAfterMs: null, dailyCapReached: true });
+  });
+
+  it('maps 5xx to an uncharged TransientError', () => {
+    const err = thrown(wire(503, 'upstream down')) as TransientError;
+    expect(err).toBeInstanceOf(TransientError);
+    expect(err).toMatchObject({ retry: 'backoff', charged: false });
+  });
+
+  it('maps an empty or truncated 2xx body to a TransientError that was charged', () => {
+    for (const body of ['', '   ', '{"code":200,"data":{"itemList":[{"id":"1"']) {
+      const err = thrown(wire(200, body)) as TransientError;
+      expect(err).toBeInstanceOf(TransientError);
+      expect(err.charged).toBe(true);
+    }
+  });
+
+  it('maps a 2xx reporting a failure (code, statusCode or status_code) to a charged UpstreamError', () => {
+    const cases = [
+      wire(200, { code: 200, data: { statusCode: 10201, status_msg: 'server is busy' } }),
+      wire(200, { code: 200, data: { status_code: 5, status_msg: 'x' } }),
+      wire(200, { code: 500, msg: 'oops', data: { statusCode: 0 } }),
+      wire(200, { code: 200 }),
+    ];
+    for (const response of cases) {
+      const err = thrown(response) as UpstreamError;
+      expect(err).toBeInstanceOf(UpstreamError);
+      expect(err).toMatchObject({ retry: 'bounded', charged: true });
+    }
+    expect((thrown(cases[0]!) as UpstreamError).message).toContain('server is busy');
+  });
+
+  it('maps a 2xx whose fields have the wrong types to an UpstreamError', () => {
+    expect(thrown(wire(200, { code: 200, data: { statusCode: 0, hasMore: 'yes' } }))).toBeInstanceOf(UpstreamError);
+  });
+});
+
+describe('parseRetryAfterMs', () => {
+  it('reads seconds and HTTP dates, and ignores what it cannot read', () => {
+    expect(parseRetryAfterMs('3', NOW)).toBe(3_000);
+    expect(parseRetryAfterMs(new Date(NOW + 10_000).toUTCString(), NOW)).toBe(10_000);
+    expect(parseRetryAfterMs(null, NOW)).toBeNull();
+    expect(parseRetryAfterMs('soon', NOW)).toBeNull();
+  });
+});
