@@ -5,6 +5,8 @@ import { createCrawloraClient } from './crawlora/client.js';
 import { openDatabase, type Database } from './db/client.js';
 import type { Logger } from './logger.js';
 import { createRedis } from './queue/connection.js';
+import { creditsSince } from './db/ledger.js';
+import { createCreditGate } from './queue/credit-gate.js';
 import { createKeyPool } from './queue/key-pool.js';
 import type { PageJobDeps } from './queue/page-job.js';
 import { createPagesQueue, type PagesQueue } from './queue/pages-queue.js';
@@ -51,6 +53,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     queue,
     client: createCrawloraClient({ baseUrl: config.baseUrl, timeoutMs: config.requestTimeoutMs }),
     limiter,
+    credits: createCreditGate(redis, config.queuePrefix, (fingerprint, since) => creditsSince(database.db, fingerprint, since)),
     keys: createKeyPool(config.apiKeys, redis, config.queuePrefix, limiter),
     logger: logger.child({ component: 'page-job' }),
     settings: () => ({
@@ -58,6 +61,9 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
       attempts: config.attempts,
       chargedRetries: config.chargedRetries,
       maxEmptyPages: config.maxEmptyPages,
+      stalePagesLimit: config.stalePagesLimit,
+      dailyCredits: config.dailyCredits,
+      monthlyCredits: config.monthlyCreditCap,
       inlineWaitMaxMs: 2_000,
     }),
   };

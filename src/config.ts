@@ -11,6 +11,8 @@ export interface Config {
   ratePerMin: number;
   /** null: no daily cap on this plan. */
   dailyCredits: number | null;
+  /** The plan's included credits when it has no overage (Free): never spent past. Otherwise null. */
+  monthlyCreditCap: number | null;
   databaseUrl: string;
   redisUrl: string;
   queuePrefix: string;
@@ -20,6 +22,8 @@ export interface Config {
   /** How often a 2xx that reports a failure (billed) may be retried before the run fails. */
   chargedRetries: number;
   maxEmptyPages: number;
+  /** Incremental runs stop after this many pages in a row without a new video. */
+  stalePagesLimit: number;
   concurrency: number;
   logLevel: string;
 }
@@ -50,6 +54,7 @@ type ConfigSource =
   | 'HA_BACKOFF_CAP_MS'
   | 'HA_CHARGED_RETRIES'
   | 'HA_MAX_EMPTY_PAGES'
+  | 'HA_STALE_PAGES'
   | 'HA_CONCURRENCY'
   | 'LOG_LEVEL';
 
@@ -93,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     plan: plan.name,
     ratePerMin: positiveInt(read('CRAWLORA_RATE_PER_MIN'), 'CRAWLORA_RATE_PER_MIN', plan.ratePerMin),
     dailyCredits: dailyRaw === undefined ? plan.dailyCredits : positiveInt(dailyRaw, 'CRAWLORA_DAILY_CREDITS', 0),
+    monthlyCreditCap: plan.overageUsdPer1000 === null ? plan.includedCredits : null,
     databaseUrl: url(read('DATABASE_URL') ?? DEFAULT_DATABASE_URL, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url(read('REDIS_URL') ?? DEFAULT_REDIS_URL, 'REDIS_URL', ['redis:', 'rediss:']),
     queuePrefix,
@@ -101,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     backoffCapMs: positiveInt(read('HA_BACKOFF_CAP_MS'), 'HA_BACKOFF_CAP_MS', 300_000),
     chargedRetries: nonNegativeInt(read('HA_CHARGED_RETRIES'), 'HA_CHARGED_RETRIES', 2),
     maxEmptyPages: positiveInt(read('HA_MAX_EMPTY_PAGES'), 'HA_MAX_EMPTY_PAGES', 3),
+    stalePagesLimit: positiveInt(read('HA_STALE_PAGES'), 'HA_STALE_PAGES', 3),
     concurrency: positiveInt(read('HA_CONCURRENCY'), 'HA_CONCURRENCY', 4),
     logLevel,
   };

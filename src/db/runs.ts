@@ -99,3 +99,35 @@ export async function reopenRun(db: Db, runId: number): Promise<ResumePoint | nu
     };
   });
 }
+
+/** Why a run is paused; the cap reasons lift by themselves when the cap resets. */
+export type PauseReason = 'user' | 'budget' | 'daily-cap' | 'monthly-credits';
+export const SELF_RESUMING_PAUSES: readonly PauseReason[] = ['daily-cap', 'monthly-credits'];
+
+/** Pauses a live run; its chain stops at the next page job. Returns false when the run was not live. */
+export async function pauseRun(db: Db, runId: number, reason: PauseReason, message: string | null = null): Promise<boolean> {
+  const paused = await db
+    .update(crawlRuns)
+    .set({ status: 'paused', stopReason: reason, lastError: message })
+    .where(and(eq(crawlRuns.id, runId), inArray(crawlRuns.status, ['queued', 'running'])))
+    .returning({ id: crawlRuns.id });
+  return paused.length > 0;
+}
+
+/** Ends a run for good (it can still be resumed explicitly). Returns false when it had already ended. */
+export async function cancelRun(db: Db, runId: number): Promise<boolean> {
+  const cancelled = await db
+    .update(crawlRuns)
+    .set({ status: 'cancelled', finishedAt: sql`now()`, stopReason: 'cancelled' })
+    .where(and(eq(crawlRuns.id, runId), inArray(crawlRuns.status, ['queued', 'running', 'paused'])))
+    .returning({ id: crawlRuns.id });
+  return cancelled.length > 0;
+}
+
+/** A run paused on a credit cap goes on once its delayed page job comes due after the reset. */
+export async function resumeAfterCap(db: Db, runId: number): Promise<void> {
+  await db
+    .update(crawlRuns)
+    .set({ status: 'running', stopReason: null, lastError: null })
+    .where(and(eq(crawlRuns.id, runId), eq(crawlRuns.status, 'paused'), inArray(crawlRuns.stopReason, [...SELF_RESUMING_PAUSES])));
+}

@@ -17,6 +17,10 @@ import {
 export const RUN_STATUSES = ['queued', 'running', 'paused', 'completed', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
+/** full: every page until the end. incremental: stop once pages stop bringing new videos (or reach --since). */
+export const CRAWL_MODES = ['full', 'incremental'] as const;
+export type CrawlMode = (typeof CRAWL_MODES)[number];
+
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 // Counters reach billions of plays; still far below 2^53, so numbers are exact in JS.
 const counter = (name: string) => bigint(name, { mode: 'number' });
@@ -50,6 +54,15 @@ export const crawlRuns = pgTable(
     credits: integer('credits').notNull().default(0),
     maxPages: integer('max_pages'),
     maxItems: integer('max_items'),
+    mode: text('mode', { enum: CRAWL_MODES }).notNull().default('full'),
+    /** Incremental runs stop at items created before this. */
+    since: ts('since'),
+    /** Incremental runs stop after this many pages in a row without a new video. */
+    stalePagesLimit: integer('stale_pages_limit'),
+    /** The run stops (completed, reason 'budget') before spending more than this. */
+    budgetCredits: integer('budget_credits'),
+    /** What started it: cli, schedule, api. */
+    trigger: text('trigger').notNull().default('cli'),
     /** Bumped by every resume: jobs of an older generation are stale and do nothing. */
     generation: integer('generation').notNull().default(1),
     stopReason: text('stop_reason'),
@@ -79,6 +92,8 @@ export const crawlPages = pgTable(
     newItems: integer('new_items').notNull().default(0),
     /** Consecutive pages without items ending here; guards against a hasMore that never turns false. */
     emptyStreak: integer('empty_streak').notNull().default(0),
+    /** Consecutive pages without a video new to the hashtag ending here; ends incremental runs. */
+    staleStreak: integer('stale_streak').notNull().default(0),
     fetchedAt: ts('fetched_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.pageNumber] })],
@@ -102,3 +117,65 @@ export const hashtagVideos = pgTable(
 
 export type CrawlRun = typeof crawlRuns.$inferSelect;
 export type CrawlPage = typeof crawlPages.$inferSelect;
+
+/** Every billed (2xx) Crawlora response: the source of `usage`, budgets and daily caps. Never holds a key, only its fingerprint. */
+export const creditLedger = pgTable(
+  'credit_ledger',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    keyFingerprint: text('key_fingerprint').notNull(),
+    endpoint: text('endpoint', { enum: ['hashtags', 'hashtag-detail'] }).notNull(),
+    hashtagId: text('hashtag_id'),
+    runId: integer('run_id').references(() => crawlRuns.id, { onDelete: 'set null' }),
+    credits: integer('credits').notNull(),
+    chargedAt: ts('charged_at').notNull().defaultNow(),
+  },
+  (t) => [index('credit_ledger_key_time_idx').on(t.keyFingerprint, t.chargedAt), index('credit_ledger_run_idx').on(t.runId)],
+);
+
+/** The counts of a video each time a crawl saw it; `videos` holds only the latest. */
+export const videoSnapshots = pgTable(
+  'video_snapshots',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    videoId: text('video_id')
+      .notNull()
+      .references(() => videos.id, { onDelete: 'cascade' }),
+    runId: integer('run_id').references(() => crawlRuns.id, { onDelete: 'set null' }),
+    capturedAt: ts('captured_at').notNull().defaultNow(),
+    playCount: counter('play_count'),
+    diggCount: counter('digg_count'),
+    commentCount: counter('comment_count'),
+    shareCount: counter('share_count'),
+    collectCount: counter('collect_count'),
+  },
+  (t) => [index('video_snapshots_video_time_idx').on(t.videoId, t.capturedAt)],
+);
+
+/** Hashtag names resolved through the detail endpoint, so a name costs credits once. */
+export const hashtags = pgTable('hashtags', {
+  id: text('id').primaryKey(),
+  /** Lower case, without '#'. */
+  name: text('name').notNull().unique(),
+  title: text('title'),
+  detail: jsonb('detail'),
+  videoCount: counter('video_count'),
+  viewCount: counter('view_count'),
+  resolvedAt: ts('resolved_at').notNull().defaultNow(),
+});
+
+/** What each scheduled firing did: started a run, or skipped because the last one was still going. */
+export const scheduleEvents = pgTable(
+  'schedule_events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    hashtagId: text('hashtag_id').notNull(),
+    firedAt: ts('fired_at').notNull().defaultNow(),
+    outcome: text('outcome', { enum: ['started', 'skipped'] }).notNull(),
+    runId: integer('run_id').references(() => crawlRuns.id, { onDelete: 'set null' }),
+    reason: text('reason'),
+  },
+  (t) => [index('schedule_events_hashtag_idx').on(t.hashtagId, t.firedAt)],
+);
+
+export type Hashtag = typeof hashtags.$inferSelect;

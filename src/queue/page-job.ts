@@ -1,23 +1,19 @@
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import pRetry from 'p-retry';
-import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
 import type { CrawloraClient } from '../crawlora/client.js';
-import {
-  BadKeyError,
-  CrawloraError,
-  InvalidInputError,
-  RateLimitedError,
-  UpstreamError,
-} from '../crawlora/errors.js';
+import { BadKeyError, CrawloraError, InvalidInputError, RateLimitedError, UpstreamError } from '../crawlora/errors.js';
 import type { HashtagPage } from '../crawlora/interpret.js';
+import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
 import type { Db } from '../db/client.js';
+import { recordCharge } from '../db/ledger.js';
 import { commitPage, findPage } from '../db/pages.js';
-import { addCredits, failRun, getRun, markRunning, noteError } from '../db/runs.js';
+import { failRun, getRun, markRunning, noteError, pauseRun, resumeAfterCap, SELF_RESUMING_PAUSES, type PauseReason } from '../db/runs.js';
 import type { CrawlPage, CrawlRun } from '../db/schema.js';
-import { dedupeById, toVideoRow } from '../db/video-row.js';
+import { dedupeById, toVideoRow, type VideoRow } from '../db/video-row.js';
 import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from './backoff.js';
+import type { CreditCaps, CreditGate } from './credit-gate.js';
 import { decideAfterPage } from './decide.js';
 import type { ApiKey, KeyPool } from './key-pool.js';
 import { enqueuePage, type PagesQueue } from './pages-queue.js';
@@ -29,23 +25,24 @@ export interface PageJobDeps {
   queue: PagesQueue;
   client: CrawloraClient;
   limiter: RateLimiter;
+  credits: CreditGate;
   keys: KeyPool;
   logger: Logger;
+  /** Read at every job, so a changed plan or rate reaches running workers. */
   settings: () => PageJobSettings;
 }
 
-export interface PageJobSettings {
+export interface PageJobSettings extends CreditCaps {
   ratePerMin: number;
   attempts: number;
   chargedRetries: number;
   maxEmptyPages: number;
+  stalePagesLimit: number;
   /** Waits for the rate limit shorter than this are slept inside the job; longer ones release it. */
   inlineWaitMaxMs: number;
 }
 
-export type PageJobOutcome = 'stale' | 'already-committed' | 'committed';
-
-const LIVE = new Set(['queued', 'running']);
+export type PageJobOutcome = 'stale' | 'already-committed' | 'committed' | 'paused';
 
 /**
  * One page job: fetch, commit, chain. Every step is safe to repeat — a job retried after a
@@ -55,31 +52,50 @@ const LIVE = new Set(['queued', 'running']);
 export async function processPageJob(job: Job<PageJobData>, token: string | undefined, deps: PageJobDeps): Promise<PageJobOutcome> {
   const data = job.data;
   const log = deps.logger.child({ runId: data.runId, page: data.pageNumber });
-  const run = await getRun(deps.db, data.runId);
-  if (!run || run.generation !== data.generation || !LIVE.has(run.status)) return 'stale';
+  const run = await liveRun(deps.db, data);
+  if (!run) return 'stale';
 
   const existing = await findPage(deps.db, data.runId, data.pageNumber);
   if (existing) {
     await chainAfter(existing, data, deps);
     return 'already-committed';
   }
+  if (run.budgetCredits !== null && run.credits + CREDITS_PER_REQUEST > run.budgetCredits) {
+    await pauseRun(deps.db, run.id, 'budget', `budget of ${run.budgetCredits} credits reached (${run.credits} spent); resume with a larger --budget-credits`);
+    return 'paused';
+  }
   await markRunning(deps.db, data.runId);
 
+  const settings = deps.settings();
   const key = await takeKey(job, token, deps);
+  const reservation = await deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings);
+  if (reservation.kind === 'cap-reached') {
+    const reason: PauseReason = reservation.cap === 'daily' ? 'daily-cap' : 'monthly-credits';
+    const what = reservation.cap === 'daily' ? `daily cap of ${settings.dailyCredits}` : `${settings.monthlyCredits} included credits of the month (the plan has no overage)`;
+    await pauseRun(deps.db, run.id, reason, `key ${key.fingerprint} reached its ${what}; the run continues by itself at ${reservation.resumeAt.toISOString()}`);
+    log.warn({ key: key.fingerprint, resumeAt: reservation.resumeAt }, 'credit cap reached; run paused until the reset');
+    throw await delayed(job, token, reservation.resumeAt.getTime() - Date.now());
+  }
+
   let page: HashtagPage;
   try {
     page = await deps.client.fetchHashtagPage({ apiKey: key.value, hashtagId: data.hashtagId, cursor: data.cursor });
   } catch (err) {
+    if (!(err instanceof CrawloraError && err.charged)) await reservation.release();
     throw await failureFor(err, key, job, token, run, deps, log);
   }
 
   const rows = dedupeById(page.items).map(toVideoRow);
-  const settings = deps.settings();
-  const decision = decideAfterPage(
-    { cursor: data.cursor, nextCursor: page.nextCursor, hasMore: page.hasMore, itemCount: rows.length },
-    { pages: run.pages, items: run.items, emptyStreak: data.emptyStreak },
-    { maxPages: run.maxPages, maxItems: run.maxItems, maxEmptyPages: settings.maxEmptyPages },
-  );
+  const limits = {
+    maxPages: run.maxPages,
+    maxItems: run.maxItems,
+    maxEmptyPages: settings.maxEmptyPages,
+    mode: run.mode,
+    stalePagesLimit: run.stalePagesLimit ?? settings.stalePagesLimit,
+    sinceMs: run.since?.getTime() ?? null,
+  };
+  const soFar = { pages: run.pages, items: run.items, emptyStreak: data.emptyStreak, staleStreak: data.staleStreak ?? 0 };
+  const facts = { cursor: data.cursor, nextCursor: page.nextCursor, hasMore: page.hasMore, itemCount: rows.length, newestCreatedAtMs: newestCreatedAtMs(rows) };
   // The page is paid for: ride out a short Postgres outage here rather than fetch it again.
   const result = await pRetry(
     () =>
@@ -88,12 +104,11 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
         hashtagId: data.hashtagId,
         pageNumber: data.pageNumber,
         cursor: data.cursor,
-        nextCursor: decision.kind === 'continue' ? decision.nextCursor : null,
         hasMore: page.hasMore,
-        emptyStreak: decision.emptyStreak,
+        keyFingerprint: key.fingerprint,
         rows,
         credits: CREDITS_PER_REQUEST,
-        stopReason: decision.kind === 'stop' ? decision.reason : null,
+        decide: (newItems) => decideAfterPage({ ...facts, newItems }, soFar, limits),
       }),
     {
       retries: 6,
@@ -107,20 +122,48 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
     return 'already-committed';
   }
   if (page.invalidItems > 0) log.warn({ invalidItems: page.invalidItems }, 'items without a string id were skipped');
+  const { decision } = result;
   if (decision.kind === 'continue') {
-    await enqueueNext(data, decision.nextCursor, decision.emptyStreak, deps.queue);
+    await enqueueNext(data, decision.nextCursor, decision, deps.queue);
   } else {
     log.debug({ hashtagId: data.hashtagId, reason: decision.reason }, 'run reached its end');
   }
   return 'committed';
 }
 
-function chainAfter(page: CrawlPage, data: PageJobData, deps: PageJobDeps): Promise<void> {
-  return page.nextCursor === null ? Promise.resolve() : enqueueNext(data, page.nextCursor, page.emptyStreak, deps.queue);
+/** The job's run, when the job should still do something for it; a run paused on a cap comes back to life here. */
+async function liveRun(db: Db, data: PageJobData): Promise<CrawlRun | undefined> {
+  const run = await getRun(db, data.runId);
+  if (!run || run.generation !== data.generation) return undefined;
+  if (run.status === 'paused' && SELF_RESUMING_PAUSES.includes(run.stopReason as PauseReason)) {
+    await resumeAfterCap(db, run.id);
+    return { ...run, status: 'running' };
+  }
+  return run.status === 'queued' || run.status === 'running' ? run : undefined;
 }
 
-function enqueueNext(data: PageJobData, cursor: string, emptyStreak: number, queue: PagesQueue): Promise<void> {
-  return enqueuePage(queue, { ...data, pageNumber: data.pageNumber + 1, cursor, emptyStreak });
+function newestCreatedAtMs(rows: VideoRow[]): number | null {
+  let newest: number | null = null;
+  for (const row of rows) {
+    if (row.create_time === null) continue;
+    const ms = Date.parse(row.create_time);
+    if (newest === null || ms > newest) newest = ms;
+  }
+  return newest;
+}
+
+function chainAfter(page: CrawlPage, data: PageJobData, deps: PageJobDeps): Promise<void> {
+  return page.nextCursor === null ? Promise.resolve() : enqueueNext(data, page.nextCursor, page, deps.queue);
+}
+
+function enqueueNext(data: PageJobData, cursor: string, streaks: { emptyStreak: number; staleStreak: number }, queue: PagesQueue): Promise<void> {
+  return enqueuePage(queue, {
+    ...data,
+    pageNumber: data.pageNumber + 1,
+    cursor,
+    emptyStreak: streaks.emptyStreak,
+    staleStreak: streaks.staleStreak,
+  });
 }
 
 /**
@@ -143,7 +186,7 @@ async function takeKey(job: Job<PageJobData>, token: string | undefined, deps: P
 
 /** Puts the job back to run after `waitMs`; the returned error tells BullMQ it was moved, not failed. */
 async function delayed(job: Job<PageJobData>, token: string | undefined, waitMs: number): Promise<DelayedError> {
-  await job.moveToDelayed(Date.now() + waitMs, token);
+  await job.moveToDelayed(Date.now() + Math.max(0, waitMs), token);
   return new DelayedError();
 }
 
@@ -159,13 +202,17 @@ async function failureFor(
 ): Promise<Error> {
   const settings = deps.settings();
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof CrawloraError && err.charged) await addCredits(deps.db, run.id, CREDITS_PER_REQUEST);
+  if (err instanceof CrawloraError && err.charged) {
+    await recordCharge(deps.db, { keyFingerprint: key.fingerprint, endpoint: 'hashtags', hashtagId: run.hashtagId, runId: run.id, credits: CREDITS_PER_REQUEST });
+  }
 
   if (err instanceof RateLimitedError) {
     const waitMs = rateLimitWaitMs(err.retryAfterMs, settings.ratePerMin);
     await deps.limiter.pause(key.fingerprint, waitMs);
     log.warn({ key: key.fingerprint, waitMs, dailyCapReached: err.dailyCapReached }, 'rate limited by Crawlora; key paused');
-    if (err.dailyCapReached) await noteError(deps.db, run.id, `${message}; the run continues when the cap resets`);
+    if (err.dailyCapReached) {
+      await pauseRun(deps.db, run.id, 'daily-cap', `${message}; the run continues by itself in ${Math.ceil(waitMs / 60_000)} min`);
+    }
     return delayed(job, token, waitMs);
   }
   if (err instanceof BadKeyError) {

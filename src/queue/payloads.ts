@@ -5,8 +5,10 @@ export interface PageJobData {
   /** 0-based page number within the run. */
   pageNumber: number;
   cursor: string;
-  /** Empty pages in a row before this one (see decideAfterPage). */
+  /** Empty pages, and pages without new videos, in a row before this one (see decideAfterPage). */
   emptyStreak: number;
+  /** Absent in jobs queued before incremental mode existed. */
+  staleStreak?: number;
   /** The run's generation when the job was made; a resume starts a new one. */
   generation: number;
 }

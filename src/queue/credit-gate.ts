@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Reserves a request's credits against a key's daily cap (and, on plans without overage, its
+ * monthly included credits) before the request goes out, atomically across every worker, so
+ * concurrent workers cannot overshoot a cap together. Counters live in Redis per UTC day and
+ * month and are seeded from the Postgres ledger when missing (a new day, or a Redis that lost
+ * its data). A reservation whose response was not billed is given back.
+ */
+const RESERVE_SCRIPT = `
+local credits = tonumber(ARGV[1])
+local caps = { tonumber(ARGV[2]), tonumber(ARGV[3]) }
+for i = 1, 2 do
+  if caps[i] >= 0 and tonumber(redis.call('GET', KEYS[i]) or '0') + credits > caps[i] then return i end
+end
+for i = 1, 2 do
+  redis.call('INCRBY', KEYS[i], credits)
+  redis.call('PEXPIRE', KEYS[i], ARGV[4])
+end
+return 0
+`;
+
+export interface CreditCaps {
+  dailyCredits: number | null;
+  /** Only on plans that cannot go past their included credits. */
+  monthlyCredits: number | null;
+}
+
+export type Reservation =
+  /** `release` gives the credits back when the response turned out not to be billed. */
+  | { kind: 'reserved'; release: () => Promise<void> }
+  | { kind: 'cap-reached'; cap: 'daily' | 'monthly'; resumeAt: Date };
+
+export interface CreditGate {
+  reserve(keyFingerprint: string, credits: number, caps: CreditCaps, now?: Date): Promise<Reservation>;
+}
+
+/** Reads how much the ledger says a key spent since a moment: used to seed a missing counter. */
+export type LedgerReader = (keyFingerprint: string, since: Date) => Promise<number>;
+
+const COUNTER_TTL_MS = 40 * 86_400_000;
+
+export function createCreditGate(redis: Redis, keyPrefix: string, ledger: LedgerReader): CreditGate {
+  const counters = (fingerprint: string, now: Date) => {
+    const periods = creditPeriods(now);
+    return {
+      day: `${keyPrefix}:credits:${fingerprint}:d:${periods.dayStart.toISOString().slice(0, 10)}`,
+      month: `${keyPrefix}:credits:${fingerprint}:m:${periods.monthStart.toISOString().slice(0, 7)}`,
+      periods,
+    };
+  };
+  return {
+    async reserve(fingerprint, credits, caps, now = new Date()) {
+      const { day, month, periods } = counters(fingerprint, now);
+      if (caps.dailyCredits === null && caps.monthlyCredits === null) return { kind: 'reserved', release: async () => {} };
+      for (const [key, since] of [
+        [day, periods.dayStart],
+        [month, periods.monthStart],
+      ] as const) {
+        if ((await redis.exists(key)) === 0) await redis.set(key, await ledger(fingerprint, since), 'PX', COUNTER_TTL_MS, 'NX');
+      }
+      const result = Number(
+        await redis.eval(RESERVE_SCRIPT, 2, day, month, credits, caps.dailyCredits ?? -1, caps.monthlyCredits ?? -1, COUNTER_TTL_MS),
+      );
+      if (result === 0) {
+        return {
+          kind: 'reserved',
+          release: async () => {
+            await redis.multi().decrby(day, credits).decrby(month, credits).exec();
+          },
+        };
+      }
+      return result === 1
+        ? { kind: 'cap-reached', cap: 'daily', resumeAt: periods.nextDay }
+        : { kind: 'cap-reached', cap: 'monthly', resumeAt: periods.nextMonth };
+    },
+  };
+}
+
+/** Crawlora's caps reset at UTC midnight and on the 1st of the month. */
+export function creditPeriods(now: Date) {
+  const y = now.getUTCFullYear();
+  const m = now.getUTCMonth();
+  const d = now.getUTCDate();
+  return {
+    dayStart: new Date(Date.UTC(y, m, d)),
+    nextDay: new Date(Date.UTC(y, m, d + 1)),
+    monthStart: new Date(Date.UTC(y, m, 1)),
+    nextMonth: new Date(Date.UTC(y, m + 1, 1)),
+  };
+}
