@@ -1,8 +1,13 @@
-import { Command } from 'commander';
-import { positiveInt } from '../config.js';
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { ConfigError, positiveInt } from '../config.js';
+import { InvalidInputError } from '../crawlora/errors.js';
 import { parseHashtagId } from '../crawlora/hashtag-id.js';
+import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
+import { CRAWL_MODES, type CrawlMode } from '../db/schema.js';
 import { startCrawl } from '../queue/start-crawl.js';
 import { configFrom, requireApiKey, withApp } from './context.js';
+import { parseHashtagFile } from './hashtag-file.js';
 import { renderRunsTable } from './runs-table.js';
 import { watchRuns } from './watch-runs.js';
 
@@ -10,25 +15,49 @@ interface CrawlFlags {
   wait?: boolean;
   maxPages?: string;
   maxItems?: string;
+  budgetCredits?: string;
+  mode: CrawlMode;
+  since?: string;
+  fromFile?: string;
+  priority?: string;
   concurrency?: string;
 }
 
 export function crawlCommand(): Command {
   return new Command('crawl')
     .description('archive every video of the given hashtags: one run per hashtag, pages fetched by workers')
-    .argument('<hashtagIds...>', 'numeric hashtag ids, e.g. 3242')
+    .argument('[hashtagIds...]', 'numeric hashtag ids, e.g. 3242')
+    .option('--from-file <file>', "read hashtags from a file, one a line ('# ' starts a comment)")
     .option('--wait', 'run a worker in this process, show progress, and exit when every run has ended')
     .option('--max-pages <n>', 'stop each run after this many pages')
     .option('--max-items <n>', 'stop each run once it has this many items')
+    .option('--budget-credits <n>', 'pause a run before it spends more than this many credits')
+    .addOption(new Option('--mode <mode>', 'full: every page; incremental: stop once pages bring no new video').choices(CRAWL_MODES).default('full'))
+    .option('--since <date>', 'stop once a whole page is older than this date (YYYY-MM-DD or ISO 8601)')
+    .option('--priority <n>', 'BullMQ priority of these runs: 1 goes first (runs without one go before all prioritized runs)')
     .option('--concurrency <n>', 'pages fetched at once by the --wait worker (HA_CONCURRENCY)')
     .action(async (ids: string[], flags: CrawlFlags, command: Command) => {
-      const hashtagIds = [...new Set(ids.map(parseHashtagId))];
-      const maxPages = flags.maxPages === undefined ? null : positiveInt(flags.maxPages, '--max-pages', 1);
-      const maxItems = flags.maxItems === undefined ? null : positiveInt(flags.maxItems, '--max-items', 1);
+      const hashtagIds = await hashtagIdsFrom(ids, flags.fromFile);
+      const maxPages = optionalInt(flags.maxPages, '--max-pages');
+      const budgetCredits = optionalInt(flags.budgetCredits, '--budget-credits');
+      const priority = optionalInt(flags.priority, '--priority');
+      const options = {
+        maxPages,
+        maxItems: optionalInt(flags.maxItems, '--max-items'),
+        budgetCredits,
+        mode: flags.mode,
+        since: flags.since === undefined ? null : parseSince(flags.since),
+        trigger: 'cli',
+        ...(priority === null ? {} : { priority }),
+      };
       const config = requireApiKey(configFrom(command, { HA_CONCURRENCY: flags.concurrency }));
+      const estimate = costEstimate(hashtagIds.length, maxPages, budgetCredits);
+      if (estimate) process.stdout.write(`${estimate}\n`);
       const allCompleted = await withApp(config, async (app) => {
-        const runs = await startCrawl(app.database.db, app.queue, { hashtagIds, maxPages, maxItems });
-        process.stdout.write(`queued ${runs.length} run(s): ${runs.map((run) => `#${run.id} (hashtag ${run.hashtagId})`).join(', ')}\n`);
+        const runs = await startCrawl(app.database.db, app.queue, { hashtagIds, ...options });
+        process.stdout.write(runs.length <= 10
+          ? `queued ${runs.length} run(s): ${runs.map((run) => `#${run.id} (hashtag ${run.hashtagId})`).join(', ')}\n`
+          : `queued ${runs.length} runs (#${runs[0]!.id} to #${runs.at(-1)!.id})\n`);
         if (!flags.wait) return true;
         app.startWorker();
         const finished = await watchRuns(app.database.db, runs.map((run) => run.id));
@@ -37,4 +66,40 @@ export function crawlCommand(): Command {
       });
       if (!allCompleted) process.exitCode = 1;
     });
+}
+
+async function hashtagIdsFrom(args: string[], fromFile: string | undefined): Promise<string[]> {
+  const fromArgs = args.map(parseHashtagId);
+  let fromFileIds: string[] = [];
+  if (fromFile !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(fromFile, 'utf8');
+    } catch (cause) {
+      throw new InvalidInputError(`--from-file: cannot read '${fromFile}' (${(cause as NodeJS.ErrnoException).code ?? 'error'}); check the path`, { cause });
+    }
+    fromFileIds = parseHashtagFile(fromFile, text, (entry) => /^\d{1,25}$/.test(entry));
+  }
+  const all = [...new Set([...fromArgs, ...fromFileIds])];
+  if (all.length === 0) throw new InvalidInputError('no hashtag given; pass hashtag ids (e.g. crawl 3242) or --from-file FILE');
+  return all;
+}
+
+function optionalInt(raw: string | undefined, flag: string): number | null {
+  return raw === undefined ? null : positiveInt(raw, flag, 1);
+}
+
+export function parseSince(raw: string): Date {
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? new Date(`${raw}T00:00:00Z`) : new Date(raw);
+  if (Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(raw)) {
+    throw new ConfigError(`--since: '${raw}' is not a date; give YYYY-MM-DD or an ISO 8601 time`);
+  }
+  return date;
+}
+
+/** Only bounded runs can be priced before they start; unbounded ones show their cost as they go. */
+export function costEstimate(runs: number, maxPages: number | null, budgetCredits: number | null): string | null {
+  if (maxPages === null && budgetCredits === null) return null;
+  const perRun = Math.min(maxPages === null ? Infinity : maxPages * CREDITS_PER_REQUEST, budgetCredits ?? Infinity);
+  return `cost estimate: at most ${runs * perRun} credits (${runs} run(s) × ${perRun} credits, ${CREDITS_PER_REQUEST} per page)`;
 }

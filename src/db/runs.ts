@@ -4,11 +4,7 @@ import { crawlPages, crawlRuns, type CrawlRun, type RunStatus } from './schema.j
 
 export const FINISHED_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
 
-export interface NewRun {
-  hashtagId: string;
-  maxPages: number | null;
-  maxItems: number | null;
-}
+export type NewRun = Pick<typeof crawlRuns.$inferInsert, 'hashtagId' | 'maxPages' | 'maxItems' | 'mode' | 'since' | 'stalePagesLimit' | 'budgetCredits' | 'trigger'>;
 
 export async function createRuns(db: Db, runs: NewRun[]): Promise<CrawlRun[]> {
   if (runs.length === 0) return [];
@@ -63,6 +59,7 @@ export interface ResumePoint {
   pageNumber: number;
   cursor: string;
   emptyStreak: number;
+  staleStreak: number;
 }
 
 /**
@@ -96,6 +93,7 @@ export async function reopenRun(db: Db, runId: number): Promise<ResumePoint | nu
       pageNumber: last ? last.pageNumber + 1 : 0,
       cursor: last?.nextCursor ?? '0',
       emptyStreak: last?.emptyStreak ?? 0,
+      staleStreak: last?.staleStreak ?? 0,
     };
   });
 }

@@ -26,11 +26,18 @@ export function createPagesQueue(connection: Redis, options: PagesQueueOptions):
 
 /** Idempotent: the job id is derived from run, generation and page, so adding it twice adds it once. */
 export async function enqueuePage(queue: PagesQueue, data: PageJobData): Promise<void> {
-  await queue.add(`page`, data, { jobId: pageJobId(data.runId, data.generation, data.pageNumber) });
+  await queue.add(PAGE_JOB_NAME, data, jobOptions(data));
 }
 
 export async function enqueuePages(queue: PagesQueue, pages: PageJobData[]): Promise<void> {
-  await queue.addBulk(
-    pages.map((data) => ({ name: 'page', data, opts: { jobId: pageJobId(data.runId, data.generation, data.pageNumber) } })),
-  );
+  await queue.addBulk(pages.map((data) => ({ name: PAGE_JOB_NAME, data, opts: jobOptions(data) })));
+}
+
+const PAGE_JOB_NAME = 'page';
+
+function jobOptions(data: PageJobData): JobsOptions {
+  return {
+    jobId: pageJobId(data.runId, data.generation, data.pageNumber),
+    ...(data.priority === undefined ? {} : { priority: data.priority }),
+  };
 }

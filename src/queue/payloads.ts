@@ -11,4 +11,6 @@ export interface PageJobData {
   staleStreak?: number;
   /** The run's generation when the job was made; a resume starts a new one. */
   generation: number;
+  /** Carried from page to page, so a whole run keeps the priority it was started with. */
+  priority?: number;
 }

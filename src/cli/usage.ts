@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { getUsage, type UsageReport } from '../db/usage.js';
+import { configFrom, withApp } from './context.js';
+
+export function usageCommand(): Command {
+  return new Command('usage')
+    .description("credits spent today against the daily cap, this month against the plan's included credits, and the overage in dollars")
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: { json?: boolean }, command: Command) => {
+      const config = configFrom(command);
+      await withApp(config, async (app) => {
+        const report = await getUsage(app.database.db, config.plan, config.dailyCredits);
+        process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderUsage(report));
+      });
+    });
+}
+
+export function renderUsage(report: UsageReport): string {
+  const cap = report.dailyCredits === null ? 'no daily cap' : `of ${report.dailyCredits} per key`;
+  const overage =
+    report.overageUsd === null
+      ? `no overage on the ${report.plan} plan: crawls pause at ${report.includedCredits} credits until ${report.monthResetsAt.toISOString().slice(0, 10)}`
+      : `$${report.overageUsd.toFixed(2)} (${report.overageCredits} credits past the included ones)`;
+  const lines = [
+    `plan     ${report.plan}`,
+    `today    ${report.todayCredits} credits (${cap}; resets ${report.dayResetsAt.toISOString()})`,
+    `month    ${report.monthCredits} of ${report.includedCredits} included credits`,
+    `overage  ${overage}`,
+    ...report.keys.map((key) => `  ${key.keyFingerprint}  today ${key.todayCredits}  month ${key.monthCredits}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
