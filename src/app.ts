@@ -8,6 +8,7 @@ import { createRedis } from './queue/connection.js';
 import { creditsSince } from './db/ledger.js';
 import { createCreditGate } from './queue/credit-gate.js';
 import { createKeyPool } from './queue/key-pool.js';
+import { noopObserver, type PipelineObserver } from './queue/observer.js';
 import type { PageJobDeps } from './queue/page-job.js';
 import { createPagesQueue, type PagesQueue } from './queue/pages-queue.js';
 import { createRateLimiter } from './queue/rate-limiter.js';
@@ -37,6 +38,7 @@ export interface App {
 export interface AppOptions {
   /** Upstream's rate window; tests shrink it together with the simulator's. */
   windowMs?: number;
+  observer?: PipelineObserver;
 }
 
 export function createApp(config: Config, logger: Logger, options: AppOptions = {}): App {
@@ -56,6 +58,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     credits: createCreditGate(redis, config.queuePrefix, (fingerprint, since) => creditsSince(database.db, fingerprint, since)),
     keys: createKeyPool(config.apiKeys, redis, config.queuePrefix, limiter),
     logger: logger.child({ component: 'page-job' }),
+    observer: options.observer ?? noopObserver,
     settings: () => ({
       ratePerMin: config.ratePerMin,
       attempts: config.attempts,

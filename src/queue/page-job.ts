@@ -17,6 +17,7 @@ import type { CreditCaps, CreditGate } from './credit-gate.js';
 import { decideAfterPage } from './decide.js';
 import type { ApiKey, KeyPool } from './key-pool.js';
 import { enqueuePage, type PagesQueue } from './pages-queue.js';
+import type { PipelineObserver, ResponseOutcome } from './observer.js';
 import type { PageJobData } from './payloads.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -28,6 +29,7 @@ export interface PageJobDeps {
   credits: CreditGate;
   keys: KeyPool;
   logger: Logger;
+  observer: PipelineObserver;
   /** Read at every job, so a changed plan or rate reaches running workers. */
   settings: () => PageJobSettings;
 }
@@ -78,12 +80,16 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
   }
 
   let page: HashtagPage;
+  const fetchStartedMs = performance.now();
   try {
     page = await deps.client.fetchHashtagPage({ apiKey: key.value, hashtagId: data.hashtagId, cursor: data.cursor });
   } catch (err) {
-    if (!(err instanceof CrawloraError && err.charged)) await reservation.release();
+    const charged = err instanceof CrawloraError && err.charged;
+    deps.observer.response({ outcome: outcomeOf(err), latencyMs: performance.now() - fetchStartedMs, charged, keyFingerprint: key.fingerprint });
+    if (!charged) await reservation.release();
     throw await failureFor(err, key, job, token, run, deps, log);
   }
+  deps.observer.response({ outcome: 'ok', latencyMs: performance.now() - fetchStartedMs, charged: true, keyFingerprint: key.fingerprint });
 
   const rows = dedupeById(page.items).map(toVideoRow);
   const limits = {
@@ -97,6 +103,7 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
   const soFar = { pages: run.pages, items: run.items, emptyStreak: data.emptyStreak, staleStreak: data.staleStreak ?? 0 };
   const facts = { cursor: data.cursor, nextCursor: page.nextCursor, hasMore: page.hasMore, itemCount: rows.length, newestCreatedAtMs: newestCreatedAtMs(rows) };
   // The page is paid for: ride out a short Postgres outage here rather than fetch it again.
+  const commitStartedMs = performance.now();
   const result = await pRetry(
     () =>
       commitPage(deps.db, {
@@ -121,6 +128,7 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
     await chainAfter(result.existing, data, deps);
     return 'already-committed';
   }
+  deps.observer.pageCommitted({ runId: run.id, items: rows.length, newItems: result.newItems, commitMs: performance.now() - commitStartedMs });
   if (page.invalidItems > 0) log.warn({ invalidItems: page.invalidItems }, 'items without a string id were skipped');
   const { decision } = result;
   if (decision.kind === 'continue') {
@@ -140,6 +148,14 @@ async function liveRun(db: Db, data: PageJobData): Promise<CrawlRun | undefined>
     return { ...run, status: 'running' };
   }
   return run.status === 'queued' || run.status === 'running' ? run : undefined;
+}
+
+function outcomeOf(err: unknown): ResponseOutcome {
+  if (err instanceof RateLimitedError) return 'rate-limited';
+  if (err instanceof BadKeyError) return 'bad-key';
+  if (err instanceof InvalidInputError) return 'invalid-input';
+  if (err instanceof UpstreamError) return 'upstream-error';
+  return 'transient';
 }
 
 function newestCreatedAtMs(rows: VideoRow[]): number | null {
