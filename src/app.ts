@@ -11,14 +11,12 @@ import { createKeyPool } from './queue/key-pool.js';
 import { noopObserver, type PipelineObserver } from './queue/observer.js';
 import type { PageJobDeps } from './queue/page-job.js';
 import { createPagesQueue, type PagesQueue } from './queue/pages-queue.js';
+import { createLiveSettings, type LiveSettings } from './queue/live-settings.js';
 import { createRateLimiter } from './queue/rate-limiter.js';
 import { createPageWorker, type PageWorker } from './queue/worker.js';
 
 /** Leaves in-flight pages time to finish on SIGTERM, inside the 30 s most supervisors allow. */
 const CLOSE_DEADLINE_MS = 20_000;
-
-/** Crawlora's window; only the simulator in tests runs a shorter one. */
-export const UPSTREAM_WINDOW_MS = 60_000;
 
 /**
  * The long-lived parts of a process, created from the config and closed in reverse order.
@@ -30,23 +28,25 @@ export interface App {
   database: Database;
   redis: Redis;
   queue: PagesQueue;
+  settings: LiveSettings;
   /** Starts a worker in this process; it is closed with the app. */
   startWorker(concurrency?: number): PageWorker;
   close(): Promise<void>;
 }
 
 export interface AppOptions {
-  /** Upstream's rate window; tests shrink it together with the simulator's. */
-  windowMs?: number;
   observer?: PipelineObserver;
+  /** Only tests move time, to cross a UTC midnight for the daily credit cap. */
+  clock?: () => Date;
 }
 
 export function createApp(config: Config, logger: Logger, options: AppOptions = {}): App {
   const database = openDatabase({ url: config.databaseUrl, logger: logger.child({ component: 'db' }), maxConnections: config.concurrency + 4 });
   const redis = createRedis(config.redisUrl, logger.child({ component: 'redis' }));
   const queue = createPagesQueue(redis, { prefix: config.queuePrefix, attempts: config.attempts });
-  const windowMs = options.windowMs ?? UPSTREAM_WINDOW_MS;
-  const limiter = createRateLimiter(redis, config.queuePrefix, () => ({ ratePerMin: config.ratePerMin, windowMs }));
+  const settings = createLiveSettings(redis, config.queuePrefix, config);
+  const limiter = createRateLimiter(redis, config.queuePrefix, () => ({ ratePerMin: settings.current().ratePerMin, windowMs: config.rateWindowMs }));
+  const clock = options.clock ?? (() => new Date());
   const workers: PageWorker[] = [];
   let closing: Promise<void> | undefined;
 
@@ -56,19 +56,23 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     client: createCrawloraClient({ baseUrl: config.baseUrl, timeoutMs: config.requestTimeoutMs }),
     limiter,
     credits: createCreditGate(redis, config.queuePrefix, (fingerprint, since) => creditsSince(database.db, fingerprint, since)),
+    clock,
     keys: createKeyPool(config.apiKeys, redis, config.queuePrefix, limiter),
     logger: logger.child({ component: 'page-job' }),
     observer: options.observer ?? noopObserver,
-    settings: () => ({
-      ratePerMin: config.ratePerMin,
-      attempts: config.attempts,
-      chargedRetries: config.chargedRetries,
-      maxEmptyPages: config.maxEmptyPages,
-      stalePagesLimit: config.stalePagesLimit,
-      dailyCredits: config.dailyCredits,
-      monthlyCredits: config.monthlyCreditCap,
-      inlineWaitMaxMs: 2_000,
-    }),
+    settings: () => {
+      const plan = settings.current();
+      return {
+        ratePerMin: plan.ratePerMin,
+        dailyCredits: plan.dailyCredits,
+        monthlyCredits: plan.monthlyCreditCap,
+        attempts: config.attempts,
+        chargedRetries: config.chargedRetries,
+        maxEmptyPages: config.maxEmptyPages,
+        stalePagesLimit: config.stalePagesLimit,
+        inlineWaitMaxMs: 2_000,
+      };
+    },
   };
 
   return {
@@ -77,7 +81,9 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     database,
     redis,
     queue,
+    settings,
     startWorker(concurrency = config.concurrency) {
+      settings.start();
       const worker = createPageWorker(redis, deps, { prefix: config.queuePrefix, concurrency, backoffCapMs: config.backoffCapMs });
       workers.push(worker);
       worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped on an error'));
@@ -86,6 +92,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     close() {
       // Workers first (they finish or release their jobs), then what they were using.
       closing ??= (async () => {
+        settings.close();
         // Closing politely needs a live Redis; against a dead one it would wait forever, so the
         // polite part gets a deadline and the connection is cut after it.
         if (redis.status === 'ready') {

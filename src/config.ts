@@ -9,6 +9,8 @@ export interface Config {
   baseUrl: string;
   plan: PlanName;
   ratePerMin: number;
+  /** Crawlora's sliding window; only simulations and tests shrink it. */
+  rateWindowMs: number;
   /** null: no daily cap on this plan. */
   dailyCredits: number | null;
   /** The plan's included credits when it has no overage (Free): never spent past. Otherwise null. */
@@ -45,6 +47,7 @@ type ConfigSource =
   | 'CRAWLORA_BASE_URL'
   | 'CRAWLORA_PLAN'
   | 'CRAWLORA_RATE_PER_MIN'
+  | 'CRAWLORA_RATE_WINDOW_MS'
   | 'CRAWLORA_DAILY_CREDITS'
   | 'CRAWLORA_TIMEOUT_MS'
   | 'DATABASE_URL'
@@ -97,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     baseUrl: url(read('CRAWLORA_BASE_URL') ?? DEFAULT_BASE_URL, 'CRAWLORA_BASE_URL', ['http:', 'https:']),
     plan: plan.name,
     ratePerMin: positiveInt(read('CRAWLORA_RATE_PER_MIN'), 'CRAWLORA_RATE_PER_MIN', plan.ratePerMin),
+    rateWindowMs: positiveInt(read('CRAWLORA_RATE_WINDOW_MS'), 'CRAWLORA_RATE_WINDOW_MS', 60_000),
     dailyCredits: dailyRaw === undefined ? plan.dailyCredits : positiveInt(dailyRaw, 'CRAWLORA_DAILY_CREDITS', 0),
     monthlyCreditCap: plan.overageUsdPer1000 === null ? plan.includedCredits : null,
     databaseUrl: url(read('DATABASE_URL') ?? DEFAULT_DATABASE_URL, 'DATABASE_URL', ['postgres:', 'postgresql:']),

@@ -30,6 +30,7 @@ export interface PageJobDeps {
   keys: KeyPool;
   logger: Logger;
   observer: PipelineObserver;
+  clock: () => Date;
   /** Read at every job, so a changed plan or rate reaches running workers. */
   settings: () => PageJobSettings;
 }
@@ -70,13 +71,13 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
 
   const settings = deps.settings();
   const key = await takeKey(job, token, deps);
-  const reservation = await deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings);
+  const reservation = await deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings, deps.clock());
   if (reservation.kind === 'cap-reached') {
     const reason: PauseReason = reservation.cap === 'daily' ? 'daily-cap' : 'monthly-credits';
     const what = reservation.cap === 'daily' ? `daily cap of ${settings.dailyCredits}` : `${settings.monthlyCredits} included credits of the month (the plan has no overage)`;
     await pauseRun(deps.db, run.id, reason, `key ${key.fingerprint} reached its ${what}; the run continues by itself at ${reservation.resumeAt.toISOString()}`);
     log.warn({ key: key.fingerprint, resumeAt: reservation.resumeAt }, 'credit cap reached; run paused until the reset');
-    throw await delayed(job, token, reservation.resumeAt.getTime() - Date.now());
+    throw await delayed(job, token, reservation.resumeAt.getTime() - deps.clock().getTime());
   }
 
   let page: HashtagPage;

@@ -5,6 +5,8 @@ export interface SimPageRequest {
   status: number;
   /** First 8 characters only, enough to tell keys apart in a log without repeating them whole. */
   key: string;
+  /** When it arrived (unix ms): tests check pauses after a 429 with it. */
+  atMs: number;
 }
 
 export interface SimStats {
@@ -42,7 +44,7 @@ export class StatsRecorder {
 
   /** Returns the entry so its status can be filled in once the answer is sent. */
   pageRequest(hashtagId: string, cursor: number, apiKey: string): SimPageRequest {
-    const entry = { hashtagId, cursor, status: 0, key: apiKey.slice(0, KEY_PREFIX_CHARS) };
+    const entry = { hashtagId, cursor, status: 0, key: apiKey.slice(0, KEY_PREFIX_CHARS), atMs: Date.now() };
     this.pageRequests.push(entry);
     return entry;
   }

@@ -1,0 +1,77 @@
+import type { Redis } from 'ioredis';
+import { isPlanName, PLANS, type PlanName } from '../crawlora/plans.js';
+
+/** The numbers that pace and cap spending. They can change while workers run (`hashtag-archiver plan set`). */
+export interface PlanSettings {
+  plan: PlanName;
+  ratePerMin: number;
+  dailyCredits: number | null;
+  monthlyCreditCap: number | null;
+}
+
+export interface PlanOverrides {
+  plan?: PlanName;
+  ratePerMin?: number;
+  dailyCredits?: number;
+}
+
+export interface LiveSettings {
+  /** The latest known settings; synchronous so the hot path never waits on Redis for them. */
+  current(): PlanSettings;
+  refresh(): Promise<PlanSettings>;
+  set(overrides: PlanOverrides): Promise<PlanSettings>;
+  reset(): Promise<PlanSettings>;
+  /** Re-reads Redis every `refreshMs` until `close()`. */
+  start(refreshMs?: number): void;
+  close(): void;
+}
+
+/**
+ * Start-up settings (env and flags) with overrides kept in Redis on top, shared by every worker.
+ * A changed plan takes a refresh interval to reach every machine; nobody restarts.
+ */
+export function createLiveSettings(redis: Redis, keyPrefix: string, base: PlanSettings): LiveSettings {
+  const key = `${keyPrefix}:plan-settings`;
+  let cached = base;
+  let timer: NodeJS.Timeout | undefined;
+  const refresh = async () => {
+    cached = applyOverrides(base, await redis.hgetall(key));
+    return cached;
+  };
+  return {
+    current: () => cached,
+    refresh,
+    async set(overrides) {
+      const fields = Object.entries(overrides).filter(([, value]) => value !== undefined).map(([name, value]) => [name, String(value)]);
+      if (fields.length > 0) await redis.hset(key, Object.fromEntries(fields));
+      return refresh();
+    },
+    async reset() {
+      await redis.del(key);
+      return refresh();
+    },
+    start(refreshMs = 2_000) {
+      if (timer) return;
+      void refresh().catch(() => {});
+      timer = setInterval(() => void refresh().catch(() => {}), refreshMs);
+      timer.unref();
+    },
+    close() {
+      clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}
+
+/** Pure: a plan override brings that plan's numbers, and explicit numbers win over any plan's. */
+export function applyOverrides(base: PlanSettings, stored: Record<string, string>): PlanSettings {
+  const planName = stored.plan !== undefined && isPlanName(stored.plan) ? stored.plan : undefined;
+  const plan = planName ? PLANS[planName] : undefined;
+  const number = (raw: string | undefined) => (raw !== undefined && /^\d+$/.test(raw) && Number(raw) > 0 ? Number(raw) : undefined);
+  return {
+    plan: plan?.name ?? base.plan,
+    ratePerMin: number(stored.ratePerMin) ?? plan?.ratePerMin ?? base.ratePerMin,
+    dailyCredits: number(stored.dailyCredits) ?? (plan ? plan.dailyCredits : base.dailyCredits),
+    monthlyCreditCap: plan ? (plan.overageUsdPer1000 === null ? plan.includedCredits : null) : base.monthlyCreditCap,
+  };
+}
