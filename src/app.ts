@@ -8,11 +8,13 @@ import { createRedis } from './queue/connection.js';
 import { creditsSince } from './db/ledger.js';
 import { createCreditGate } from './queue/credit-gate.js';
 import { createKeyPool } from './queue/key-pool.js';
-import { noopObserver, type PipelineObserver } from './queue/observer.js';
+import { countActivity } from './queue/activity.js';
+import type { PipelineObserver } from './queue/observer.js';
 import type { PageJobDeps } from './queue/page-job.js';
 import { createPagesQueue, type PagesQueue } from './queue/pages-queue.js';
 import { createLiveSettings, type LiveSettings } from './queue/live-settings.js';
 import { createRateLimiter } from './queue/rate-limiter.js';
+import { scheduleReconciler } from './queue/reconciler.js';
 import { createPageWorker, type PageWorker } from './queue/worker.js';
 
 /** Leaves in-flight pages time to finish on SIGTERM, inside the 30 s most supervisors allow. */
@@ -48,6 +50,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
   const limiter = createRateLimiter(redis, config.queuePrefix, () => ({ ratePerMin: settings.current().ratePerMin, windowMs: config.rateWindowMs }));
   const clock = options.clock ?? (() => new Date());
   const workers: PageWorker[] = [];
+  let stopReconciler: (() => void) | undefined;
   let closing: Promise<void> | undefined;
 
   const deps: PageJobDeps = {
@@ -59,7 +62,8 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     clock,
     keys: createKeyPool(config.apiKeys, redis, config.queuePrefix, limiter),
     logger: logger.child({ component: 'page-job' }),
-    observer: options.observer ?? noopObserver,
+    // Every worker counts pages and upstream answers per minute in Redis, for the dashboard's chart.
+    observer: countActivity(redis, config.queuePrefix, logger.child({ component: 'activity' }), options.observer),
     settings: () => {
       const plan = settings.current();
       return {
@@ -84,7 +88,13 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     settings,
     startWorker(concurrency = config.concurrency) {
       settings.start();
-      const worker = createPageWorker(redis, deps, { prefix: config.queuePrefix, concurrency, backoffCapMs: config.backoffCapMs });
+      stopReconciler ??= scheduleReconciler(redis, config.queuePrefix, database.db, queue, config.reconcileEveryMs, logger.child({ component: 'reconciler' }));
+      const worker = createPageWorker(redis, deps, {
+        prefix: config.queuePrefix,
+        concurrency,
+        backoffCapMs: config.backoffCapMs,
+        jobLockMs: config.jobLockMs,
+      });
       workers.push(worker);
       worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped on an error'));
       return worker;
@@ -93,6 +103,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
       // Workers first (they finish or release their jobs), then what they were using.
       closing ??= (async () => {
         settings.close();
+        stopReconciler?.();
         // Closing politely needs a live Redis; against a dead one it would wait forever, so the
         // polite part gets a deadline and the connection is cut after it.
         if (redis.status === 'ready') {

@@ -21,6 +21,10 @@ export interface Config {
   requestTimeoutMs: number;
   attempts: number;
   backoffCapMs: number;
+  /** A crashed worker's page is taken over after at most about 1.5 × this. */
+  jobLockMs: number;
+  /** How often a worker checks that every live run still has its next page job. */
+  reconcileEveryMs: number;
   /** How often a 2xx that reports a failure (billed) may be retried before the run fails. */
   chargedRetries: number;
   maxEmptyPages: number;
@@ -28,6 +32,8 @@ export interface Config {
   stalePagesLimit: number;
   concurrency: number;
   logLevel: string;
+  /** Guards the dashboard, API and /metrics; null: no auth, allowed on loopback only. */
+  dashboardToken: string | null;
 }
 
 export const DEFAULT_DATABASE_URL = 'postgres://archiver:archiver@127.0.0.1:54329/archiver';
@@ -56,10 +62,13 @@ type ConfigSource =
   | 'HA_ATTEMPTS'
   | 'HA_BACKOFF_CAP_MS'
   | 'HA_CHARGED_RETRIES'
+  | 'HA_JOB_LOCK_MS'
+  | 'HA_RECONCILE_EVERY_MS'
   | 'HA_MAX_EMPTY_PAGES'
   | 'HA_STALE_PAGES'
   | 'HA_CONCURRENCY'
-  | 'LOG_LEVEL';
+  | 'LOG_LEVEL'
+  | 'DASHBOARD_TOKEN';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -109,11 +118,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     requestTimeoutMs: positiveInt(read('CRAWLORA_TIMEOUT_MS'), 'CRAWLORA_TIMEOUT_MS', 30_000),
     attempts: positiveInt(read('HA_ATTEMPTS'), 'HA_ATTEMPTS', 8),
     backoffCapMs: positiveInt(read('HA_BACKOFF_CAP_MS'), 'HA_BACKOFF_CAP_MS', 300_000),
+    jobLockMs: positiveInt(read('HA_JOB_LOCK_MS'), 'HA_JOB_LOCK_MS', 30_000),
+    reconcileEveryMs: positiveInt(read('HA_RECONCILE_EVERY_MS'), 'HA_RECONCILE_EVERY_MS', 60_000),
     chargedRetries: nonNegativeInt(read('HA_CHARGED_RETRIES'), 'HA_CHARGED_RETRIES', 2),
     maxEmptyPages: positiveInt(read('HA_MAX_EMPTY_PAGES'), 'HA_MAX_EMPTY_PAGES', 3),
     stalePagesLimit: positiveInt(read('HA_STALE_PAGES'), 'HA_STALE_PAGES', 3),
     concurrency: positiveInt(read('HA_CONCURRENCY'), 'HA_CONCURRENCY', 4),
     logLevel,
+    dashboardToken: read('DASHBOARD_TOKEN') ?? null,
   };
 }
 

@@ -10,6 +10,8 @@ export interface PageWorkerOptions {
   prefix: string;
   concurrency: number;
   backoffCapMs: number;
+  /** How long a job stays locked to a worker that stopped renewing it (crashed) before another takes it. */
+  jobLockMs: number;
 }
 
 export type PageWorker = Worker<PageJobData, PageJobOutcome>;
@@ -24,7 +26,8 @@ export function createPageWorker(connection: Redis, deps: PageJobDeps, options: 
     prefix: options.prefix,
     concurrency: options.concurrency,
     autorun: false,
-    stalledInterval: 15_000,
+    lockDuration: options.jobLockMs,
+    stalledInterval: Math.max(1_000, Math.floor(options.jobLockMs / 2)),
     maxStalledCount: 20,
     settings: {
       backoffStrategy: (attemptsMade, type) =>

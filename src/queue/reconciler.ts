@@ -1,0 +1,94 @@
+import { sql } from 'drizzle-orm';
+import type { Redis } from 'ioredis';
+import type { Db } from '../db/client.js';
+import { failRun } from '../db/runs.js';
+import type { Logger } from '../logger.js';
+import { pageJobId } from './names.js';
+import { enqueuePages, type PagesQueue } from './pages-queue.js';
+import type { PageJobData } from './payloads.js';
+
+type LiveRunHead = {
+  id: number;
+  hashtag_id: string;
+  generation: number;
+  page_number: number | null;
+  next_cursor: string | null;
+  empty_streak: number | null;
+  stale_streak: number | null;
+};
+
+export interface ReconcileReport {
+  checked: number;
+  requeued: number;
+  failed: number;
+}
+
+const BATCH = 200;
+
+/**
+ * Makes sure every live run has its next page job. Normally it does: a chain re-adds itself,
+ * and a crashed worker's job comes back through BullMQ's stall check. This covers what those
+ * cannot: a job lost with a Redis that died before its AOF reached the disk, or a job that
+ * failed for good while Postgres was down, so its run could not be marked failed.
+ * Re-adding is safe: job ids are deterministic, so an existing job is left alone.
+ */
+export async function reconcileRuns(db: Db, queue: PagesQueue): Promise<ReconcileReport> {
+  const heads = (
+    await db.execute<LiveRunHead>(sql`
+      SELECT r.id, r.hashtag_id, r.generation, p.page_number, p.next_cursor, p.empty_streak, p.stale_streak
+      FROM crawl_runs r
+      LEFT JOIN LATERAL (
+        SELECT page_number, next_cursor, empty_streak, stale_streak FROM crawl_pages
+        WHERE run_id = r.id ORDER BY page_number DESC LIMIT 1
+      ) p ON true
+      WHERE r.status IN ('queued', 'running')`)
+  ).rows;
+  const report: ReconcileReport = { checked: heads.length, requeued: 0, failed: 0 };
+  for (let start = 0; start < heads.length; start += BATCH) {
+    const missing: PageJobData[] = [];
+    await Promise.all(
+      heads.slice(start, start + BATCH).map(async (head) => {
+        if (head.page_number !== null && head.next_cursor === null) return;
+        const next = nextPageJob(head);
+        const state = await queue.getJobState(pageJobId(next.runId, next.generation, next.pageNumber));
+        if (state === 'unknown') missing.push(next);
+        if (state === 'failed') {
+          const job = await queue.getJob(pageJobId(next.runId, next.generation, next.pageNumber));
+          await failRun(db, head.id, job?.failedReason ?? 'its page job failed');
+          report.failed += 1;
+        }
+      }),
+    );
+    if (missing.length > 0) await enqueuePages(queue, missing);
+    report.requeued += missing.length;
+  }
+  return report;
+}
+
+function nextPageJob(head: LiveRunHead): PageJobData {
+  return {
+    runId: head.id,
+    hashtagId: head.hashtag_id,
+    generation: head.generation,
+    pageNumber: head.page_number === null ? 0 : head.page_number + 1,
+    cursor: head.next_cursor ?? '0',
+    emptyStreak: head.empty_streak ?? 0,
+    staleStreak: head.stale_streak ?? 0,
+  };
+}
+
+/**
+ * Runs `reconcileRuns` every `everyMs` in this process; a Redis lock lets one process of the
+ * fleet do it per interval. Returns a stop function.
+ */
+export function scheduleReconciler(redis: Redis, keyPrefix: string, db: Db, queue: PagesQueue, everyMs: number, logger: Logger): () => void {
+  const lockKey = `${keyPrefix}:reconcile-lock`;
+  const tick = async () => {
+    if ((await redis.set(lockKey, String(process.pid), 'PX', everyMs, 'NX')) !== 'OK') return;
+    const report = await reconcileRuns(db, queue);
+    if (report.requeued > 0 || report.failed > 0) logger.warn(report, 'reconciled runs that had lost their page job');
+  };
+  const timer = setInterval(() => void tick().catch((err: unknown) => logger.warn({ err }, 'reconcile failed; next interval retries')), everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
