@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
-# `npm test`: installs what is missing, brings Redis and PostgreSQL up on loopback, runs vitest
-# against them. Extra arguments go to vitest (e.g. `npm test -- test/decide.test.ts`).
+# `npm test`: the main suite in parallel, then the disruptive suite alone (it kills workers and
+# restarts the shared Redis and Postgres, which would upset tests running beside it).
+# Arguments go to the main suite only (e.g. `npm test -- test/decide.test.ts`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -d node_modules ] || npm install --no-audit --no-fund
-bash scripts/services.sh up
-set -a
-# shellcheck disable=SC1091
-. .services/env
-set +a
-exec npx vitest run "$@"
+bash scripts/with-services.sh npx vitest run "$@"
+if [ $# -eq 0 ]; then
+  bash scripts/with-services.sh npx vitest run --config vitest.disruptive.config.ts
+fi

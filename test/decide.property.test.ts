@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs } from '../src/queue/backoff.js';
+import { backoffDelayMs, MIN_BACKOFF_BASE_MS } from '../src/queue/backoff.js';
 import { decideAfterPage, type FetchedPage, type RunSoFar, type StopLimits } from '../src/queue/decide.js';
 import { pageJobId } from '../src/queue/names.js';
 
@@ -114,7 +114,7 @@ describe('backoffDelayMs properties', () => {
         fc.double({ min: 0, max: 0.999_999, noNaN: true }),
         (attempt, ratePerMin, capMs, random) => {
           const delay = backoffDelayMs(attempt, { ratePerMin, capMs }, () => random);
-          expect(delay).toBeGreaterThanOrEqual(Math.min(capMs, Math.ceil(60_000 / ratePerMin)));
+          expect(delay).toBeGreaterThanOrEqual(Math.min(capMs, Math.max(MIN_BACKOFF_BASE_MS, Math.ceil(60_000 / ratePerMin))));
           expect(delay).toBeLessThanOrEqual(capMs);
         },
       ),

@@ -1,0 +1,28 @@
+/**
+ * `npm run chaos`: the full chaos run from issue 5 — 20 hashtags × 50 pages, 3 worker processes,
+ * one killed with SIGKILL every few seconds — then a Redis and a Postgres restart mid-crawl.
+ * Prints what it did and what the archive holds; exits non-zero if anything was lost.
+ */
+import { runChaos, type ChaosReport } from '../test/support/chaos.js';
+
+const log = (line: string) => process.stdout.write(`  ${line}\n`);
+
+function verdict(name: string, report: ChaosReport, maxExtraPages: number): boolean {
+  const extra = report.pagesCharged - report.pagesNeeded;
+  const completed = report.runs.filter((run) => run.status === 'completed').length;
+  const ok = completed === report.runs.length && report.missingIds === 0 && report.unexpectedIds === 0 && extra <= maxExtraPages;
+  process.stdout.write(
+    `${ok ? 'PASS' : 'FAIL'} ${name}: ${completed}/${report.runs.length} runs completed, ${report.kills} kills, ` +
+      `${report.pagesCharged} pages billed for ${report.pagesNeeded} needed (+${extra}), missing ${report.missingIds}, ` +
+      `unexpected ${report.unexpectedIds}, ${(report.elapsedMs / 1000).toFixed(1)} s\n`,
+  );
+  return ok;
+}
+
+const kills = await runChaos({ hashtags: 20, pagesPerHashtag: 50, workers: 3, killEveryMs: 3_000, timeoutMs: 600_000, log });
+const killsOk = verdict('kill -9 every 3 s', kills, kills.kills);
+const redis = await runChaos({ hashtags: 20, pagesPerHashtag: 50, workers: 3, killEveryMs: 0, restartRedisAfterMs: 5_000, timeoutMs: 600_000, log });
+const redisOk = verdict('Redis restart', redis, 0);
+const postgres = await runChaos({ hashtags: 20, pagesPerHashtag: 50, workers: 3, killEveryMs: 0, restartPostgresAfterMs: 5_000, timeoutMs: 600_000, log });
+const postgresOk = verdict('Postgres restart', postgres, 3);
+process.exit(killsOk && redisOk && postgresOk ? 0 : 1);

@@ -1,0 +1,142 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { sql } from 'drizzle-orm';
+import { createApp } from '../../src/app.js';
+import { getRuns, FINISHED_STATUSES } from '../../src/db/runs.js';
+import type { CrawlRun } from '../../src/db/schema.js';
+import { startCrawl } from '../../src/queue/start-crawl.js';
+import { catalogueIds } from '../../src/sim/catalogue.js';
+import { startSimulator } from '../../src/sim/server.js';
+import { freshDatabase, freshPrefix, silentLogger, testConfig } from './services.js';
+
+const BIN = fileURLToPath(new URL('../../bin/hashtag-archiver.js', import.meta.url));
+const SERVICES_SCRIPT = fileURLToPath(new URL('../../scripts/services.sh', import.meta.url));
+const PAGE_ITEMS = 30;
+
+export interface ChaosOptions {
+  hashtags: number;
+  pagesPerHashtag: number;
+  workers: number;
+  /** A random worker is killed with SIGKILL (and a new one started) this often; 0 = never. */
+  killEveryMs: number;
+  /** Restart the shared Redis / Postgres this long after the crawl starts. */
+  restartRedisAfterMs?: number;
+  restartPostgresAfterMs?: number;
+  timeoutMs: number;
+  log?: (line: string) => void;
+}
+
+export interface ChaosReport {
+  runs: CrawlRun[];
+  kills: number;
+  pagesNeeded: number;
+  pagesCharged: number;
+  /** Catalogue ids missing from the archive, and archived ids the simulator never served. */
+  missingIds: number;
+  unexpectedIds: number;
+  videoRows: number;
+  elapsedMs: number;
+}
+
+/**
+ * Crawls simulated hashtags with real worker processes (`hashtag-archiver worker`) while killing
+ * them, and optionally restarting Redis or Postgres, then compares the archive with what the
+ * simulator holds. Each worker runs one page at a time, so a kill can waste at most one page.
+ */
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const log = options.log ?? (() => {});
+  const database = await freshDatabase();
+  const prefix = freshPrefix();
+  const sim = await startSimulator({ itemsPerHashtag: options.pagesPerHashtag * PAGE_ITEMS });
+  const producer = createApp(testConfig({ databaseUrl: database.url, queuePrefix: prefix.prefix, baseUrl: sim.baseUrl }), silentLogger);
+  const env = {
+    ...process.env,
+    DATABASE_URL: database.url,
+    HA_QUEUE_PREFIX: prefix.prefix,
+    CRAWLORA_BASE_URL: sim.baseUrl,
+    CRAWLORA_API_KEY: 'chaos-key',
+    CRAWLORA_PLAN: 'enterprise',
+    CRAWLORA_RATE_PER_MIN: '1000000',
+    HA_CONCURRENCY: '1',
+    HA_JOB_LOCK_MS: '2000',
+    HA_RECONCILE_EVERY_MS: '3000',
+    LOG_LEVEL: 'error',
+  };
+  const workers = new Set<ChildProcess>();
+  const startWorker = () => {
+    const worker = spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
+    workers.add(worker);
+    worker.once('exit', () => workers.delete(worker));
+  };
+  const hashtagIds = Array.from({ length: options.hashtags }, (_, i) => String(900_000 + i));
+  const startedMs = Date.now();
+  let kills = 0;
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    for (let i = 0; i < options.workers; i += 1) startWorker();
+    const runs = await startCrawl(producer.database.db, producer.queue, { hashtagIds, maxPages: null, maxItems: null });
+    if (options.killEveryMs > 0) {
+      timers.push(
+        setInterval(() => {
+          const victims = [...workers];
+          const victim = victims[Math.floor(Math.random() * victims.length)];
+          if (!victim) return;
+          victim.kill('SIGKILL');
+          kills += 1;
+          startWorker();
+          log(`kill #${kills} at ${Date.now() - startedMs} ms`);
+        }, options.killEveryMs),
+      );
+    }
+    const restarts: Promise<void>[] = [];
+    for (const [service, afterMs] of [
+      ['redis', options.restartRedisAfterMs],
+      ['postgres', options.restartPostgresAfterMs],
+    ] as const) {
+      if (afterMs === undefined) continue;
+      restarts.push(
+        sleep(afterMs).then(async () => {
+          log(`restarting ${service} at ${Date.now() - startedMs} ms`);
+          await promisify(execFile)('bash', [SERVICES_SCRIPT, `restart-${service}`]);
+          log(`${service} back at ${Date.now() - startedMs} ms`);
+        }),
+      );
+    }
+
+    const runIds = runs.map((run) => run.id);
+    let finished: CrawlRun[] = [];
+    while (Date.now() - startedMs < options.timeoutMs) {
+      finished = await getRuns(producer.database.db, runIds).catch(() => finished);
+      if (finished.length === runIds.length && finished.every((run) => FINISHED_STATUSES.includes(run.status))) break;
+      await sleep(250);
+    }
+    timers.forEach(clearInterval);
+    await Promise.all(restarts);
+
+    const archived = await producer.database.db.execute<{ hashtag_id: string; video_id: string }>(
+      sql`select hashtag_id, video_id from hashtag_videos`,
+    );
+    const archivedSet = new Set(archived.rows.map((row) => `${row.hashtag_id}/${row.video_id}`));
+    const expected = new Set(hashtagIds.flatMap((id) => catalogueIds(id, options.pagesPerHashtag * PAGE_ITEMS).map((video) => `${id}/${video}`)));
+    const [videoRows] = (await producer.database.db.execute<{ count: number }>(sql`select count(*)::int as count from videos`)).rows;
+    return {
+      runs: finished,
+      kills,
+      pagesNeeded: options.hashtags * options.pagesPerHashtag,
+      pagesCharged: sim.stats().creditsTotal / 8,
+      missingIds: [...expected].filter((key) => !archivedSet.has(key)).length,
+      unexpectedIds: [...archivedSet].filter((key) => !expected.has(key)).length,
+      videoRows: videoRows?.count ?? 0,
+      elapsedMs: Date.now() - startedMs,
+    };
+  } finally {
+    timers.forEach(clearInterval);
+    for (const worker of workers) worker.kill('SIGKILL');
+    await producer.close();
+    await sim.close();
+    await prefix.clear();
+    await database.drop();
+  }
+}
