@@ -5,9 +5,12 @@ import { ServiceUnavailableError } from '../health.js';
 import { crawlCommand } from './crawl.js';
 import { demoCommand } from './demo.js';
 import { migrateCommand } from './migrate.js';
-import { resumeCommand } from './resume.js';
+import { planCommand } from './plan.js';
+import { runControlCommands } from './run-control.js';
 import { runsCommand } from './runs.js';
+import { serveCommand } from './serve.js';
 import { simCommand } from './sim.js';
+import { usageCommand } from './usage.js';
 import { workerCommand } from './worker.js';
 
 export function buildProgram(): Command {
@@ -21,7 +24,19 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'pino log level (LOG_LEVEL)')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
-  for (const command of [migrateCommand(), crawlCommand(), workerCommand(), runsCommand(), resumeCommand(), simCommand(), demoCommand()]) {
+  const commands = [
+    migrateCommand(),
+    crawlCommand(),
+    workerCommand(),
+    runsCommand(),
+    ...runControlCommands(),
+    usageCommand(),
+    planCommand(),
+    simCommand(),
+    demoCommand(),
+    serveCommand(),
+  ];
+  for (const command of commands) {
     program.addCommand(command.exitOverride());
   }
   return program;
