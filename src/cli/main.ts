@@ -4,12 +4,14 @@ import { CrawloraError } from '../crawlora/errors.js';
 import { ServiceUnavailableError } from '../health.js';
 import { crawlCommand } from './crawl.js';
 import { demoCommand } from './demo.js';
+import { exportCommand } from './export.js';
 import { migrateCommand } from './migrate.js';
 import { planCommand } from './plan.js';
 import { runControlCommands } from './run-control.js';
 import { runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
 import { simCommand } from './sim.js';
+import { statsCommand } from './stats.js';
 import { usageCommand } from './usage.js';
 import { workerCommand } from './worker.js';
 
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
     ...runControlCommands(),
     usageCommand(),
     planCommand(),
+    exportCommand(),
+    statsCommand(),
     simCommand(),
     demoCommand(),
     serveCommand(),

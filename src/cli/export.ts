@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Command, Option } from 'commander';
+import { ConfigError } from '../config.js';
+import { parseHashtagId } from '../crawlora/hashtag-id.js';
+import { EXPORT_FORMATS, formatRows, withExportRows, type ExportFormat } from '../db/export-rows.js';
+import { requireArchived } from '../db/hashtag-stats.js';
+import { configFrom, withApp } from './context.js';
+
+interface ExportFlags {
+  format: ExportFormat;
+  out?: string;
+  since?: string;
+}
+
+/** How often the TTY progress line is redrawn. */
+const PROGRESS_INTERVAL_MS = 1_000;
+
+export function exportCommand(): Command {
+  return new Command('export')
+    .description('write the archived videos of hashtags as JSONL (raw items) or CSV (typed columns), ordered by hashtag then video id')
+    .argument('<hashtagIds...>', 'numeric hashtag ids, e.g. 3242')
+    .addOption(new Option('--format <format>', 'jsonl: one raw item per line; csv: typed columns with a header').choices(EXPORT_FORMATS).makeOptionMandatory())
+    .option('--out <file>', 'write to this file (replaced only once the export is complete) instead of stdout')
+    .option('--since <date>', 'only videos created at or after this date, e.g. 2024-12-01 or 2024-12-01T18:00:00+01:00 (UTC unless an offset is given)')
+    .action(async (ids: string[], flags: ExportFlags, command: Command) => {
+      const hashtagIds = [...new Set(ids.map(parseHashtagId))];
+      const since = flags.since === undefined ? null : parseSince(flags.since);
+      const out = flags.out === undefined ? undefined : await checkOutPath(flags.out);
+      await withApp(configFrom(command), async (app) => {
+        await requireArchived(app.database.db, hashtagIds);
+        const progress = process.stderr.isTTY ? new ProgressLine(process.stderr) : undefined;
+        await withExportRows(app.database.pool, { format: flags.format, hashtagIds, since }, (rows) => {
+          const write = (output: Writable, signal: AbortSignal) =>
+            pipeline(rows, countRows(progress), formatRows(flags.format), output, { signal });
+          return out === undefined ? writeToStdout(write) : writeToFile(out, write);
+        });
+        progress?.finish();
+      });
+    });
+}
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * `--since`: an ISO date or date-time, read as UTC unless it carries an offset, so the same
+ * command exports the same rows on any machine. Refuses what `Date` would silently roll
+ * over (2024-02-30 is not March 1st).
+ */
+export function parseSince(raw: string): Date {
+  const match = ISO_DATE.exec(raw.trim());
+  const fail = () =>
+    new ConfigError(`--since: '${raw}' is not a date; give one such as 2024-12-01 or 2024-12-01T18:00:00Z`);
+  if (!match) throw fail();
+  const [, year, month, day, hours = '0', minutes = '0', seconds = '0', millis = '0', offset = 'Z'] = match;
+  const fields = [year, month, day, hours, minutes, seconds].map(Number) as [number, number, number, number, number, number];
+  const utc = new Date(Date.UTC(fields[0], fields[1] - 1, fields[2], fields[3], fields[4], fields[5], Number(millis.padEnd(3, '0'))));
+  const roundTrip = [utc.getUTCFullYear(), utc.getUTCMonth() + 1, utc.getUTCDate(), utc.getUTCHours(), utc.getUTCMinutes(), utc.getUTCSeconds()];
+  if (roundTrip.some((value, index) => value !== fields[index])) throw fail();
+  const offsetMatch = /^([+-])(\d{2}):?(\d{2})$/.exec(offset);
+  if (!offsetMatch) return utc;
+  const [, sign, offsetHours, offsetMinutes] = offsetMatch;
+  if (Number(offsetHours) > 23 || Number(offsetMinutes) > 59) throw fail();
+  const offsetMs = (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000 * (sign === '-' ? -1 : 1);
+  return new Date(utc.getTime() - offsetMs);
+}
+
+type WriteExport = (output: Writable, signal: AbortSignal) => Promise<void>;
+
+/**
+ * A reader that stops early (`| head`) closes the pipe: that is not a failure, the export simply
+ * ends there, without a stack trace.
+ */
+async function writeToStdout(write: WriteExport): Promise<void> {
+  await withInterruption(async (signal) => {
+    try {
+      await write(process.stdout, signal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+    }
+  });
+}
+
+interface OutPath {
+  path: string;
+  /** A device or pipe (`--out /dev/null`) is written in place: renaming over it would replace it. */
+  inPlace: boolean;
+}
+
+/** Refuses a path the export could only fail on, before anything is queried. */
+async function checkOutPath(path: string): Promise<OutPath> {
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) throw new ConfigError(`--out: '${path}' is a directory; give a file name inside it`);
+  if (existing) return { path, inPlace: !existing.isFile() };
+  const parent = await stat(dirname(path)).catch(() => undefined);
+  if (!parent?.isDirectory()) throw new ConfigError(`--out: directory '${dirname(path)}' does not exist; create it or give another path`);
+  return { path, inPlace: false };
+}
+
+/**
+ * Writes next to the target and renames over it once complete and on disk, so the final name
+ * only ever holds a whole export; a failed or interrupted one leaves no file behind.
+ */
+async function writeToFile({ path, inPlace }: OutPath, write: WriteExport): Promise<void> {
+  if (inPlace) {
+    await withInterruption((signal) => write(createWriteStream(path), signal));
+    return;
+  }
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    // flush: fsync before close, so the rename never publishes a file whose bytes are not on disk yet.
+    await withInterruption((signal) => write(createWriteStream(temp, { flush: true }), signal));
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Ctrl-C aborts the copy, so the cleanup above runs before withApp's own handler exits the
+ * process (it waits for the export's connection to return to the pool).
+ */
+async function withInterruption(work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  try {
+    await work(controller.signal);
+  } finally {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+  }
+}
+
+function countRows(progress: ProgressLine | undefined): Transform {
+  return new Transform({
+    objectMode: true,
+    transform(row: unknown, _encoding, done) {
+      progress?.add(1);
+      done(null, row);
+    },
+  });
+}
+
+/** Rows written and the rate so far, redrawn in place on a terminal. */
+class ProgressLine {
+  private rows = 0;
+  private readonly startedMs = Date.now();
+  private drawnMs = this.startedMs;
+
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  add(rows: number): void {
+    this.rows += rows;
+    const nowMs = Date.now();
+    if (nowMs - this.drawnMs >= PROGRESS_INTERVAL_MS) {
+      this.drawnMs = nowMs;
+      this.stream.write(`\r${progressText(this.rows, nowMs - this.startedMs)}`);
+    }
+  }
+
+  finish(): void {
+    this.stream.write(`\r${progressText(this.rows, Date.now() - this.startedMs)}\n`);
+  }
+}
+
+export function progressText(rows: number, elapsedMs: number): string {
+  const perSecond = elapsedMs > 0 ? Math.round((rows * 1000) / elapsedMs) : rows;
+  return `exported ${rows.toLocaleString('en-US')} rows (${perSecond.toLocaleString('en-US')} rows/s)`;
+}

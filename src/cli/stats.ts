@@ -1,0 +1,61 @@
+import Table from 'cli-table3';
+import { Command } from 'commander';
+import { parseHashtagId } from '../crawlora/hashtag-id.js';
+import { hashtagStats, requireArchived, TOP_VIDEOS, type HashtagStats } from '../db/hashtag-stats.js';
+import { RUN_STATUSES } from '../db/schema.js';
+import { configFrom, withApp } from './context.js';
+
+/** Wide enough to recognise a video, narrow enough for the table to fit a terminal. */
+const DESCRIPTION_CHARS = 60;
+
+export function statsCommand(): Command {
+  return new Command('stats')
+    .description(`what the archive holds for a hashtag: videos, authors, plays, the top ${TOP_VIDEOS} videos, runs so far`)
+    .argument('<hashtagId>', 'numeric hashtag id, e.g. 3242')
+    .option('--json', 'print JSON instead of text')
+    .action(async (rawId: string, flags: { json?: boolean }, command: Command) => {
+      const hashtagId = parseHashtagId(rawId);
+      await withApp(configFrom(command), async (app) => {
+        await requireArchived(app.database.db, [hashtagId]);
+        const stats = await hashtagStats(app.database.db, hashtagId);
+        process.stdout.write(flags.json ? `${JSON.stringify(stats, null, 2)}\n` : `${renderHashtagStats(stats)}\n`);
+      });
+    });
+}
+
+export function renderHashtagStats(stats: HashtagStats): string {
+  const number = (value: number) => value.toLocaleString('en-US');
+  const { runs } = stats;
+  const statusCounts = RUN_STATUSES.filter((status) => runs.byStatus[status] > 0).map((status) => `${runs.byStatus[status]} ${status}`);
+  const lastRun = runs.last
+    ? `; last #${runs.last.id} ${runs.last.status}${runs.last.stopReason ? ` (${runs.last.stopReason})` : ''}, ` +
+      `${number(runs.last.items)} items, ${number(runs.last.newItems)} new, started ${runs.last.createdAt.toISOString()}`
+    : '';
+  const lines = [
+    `hashtag      ${stats.hashtagId}`,
+    `videos       ${number(stats.videos)}`,
+    `authors      ${number(stats.authors)}`,
+    `first seen   ${stats.firstSeenAt?.toISOString() ?? '-'}`,
+    `last seen    ${stats.lastSeenAt?.toISOString() ?? '-'}`,
+    `total plays  ${number(stats.totalPlays)}`,
+    `runs         ${number(runs.total)}${statusCounts.length > 0 ? ` (${statusCounts.join(', ')})` : ''}${lastRun}`,
+  ];
+  if (stats.topVideos.length === 0) return lines.join('\n');
+  const table = new Table({ head: ['video', 'author', 'plays', 'description'], style: { head: [], border: [] } });
+  for (const video of stats.topVideos) {
+    table.push([
+      video.id,
+      video.authorUniqueId ?? '',
+      video.playCount === null ? '' : number(video.playCount),
+      shorten(video.description ?? '', DESCRIPTION_CHARS),
+    ]);
+  }
+  return [...lines, '', `top ${stats.topVideos.length} videos by plays`, table.toString()].join('\n');
+}
+
+/** One line of at most `maxChars` user-perceived characters: an emoji is never cut in half. */
+export function shorten(text: string, maxChars: number): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  const graphemes = [...new Intl.Segmenter('en', { granularity: 'grapheme' }).segment(oneLine)].map((part) => part.segment);
+  return graphemes.length <= maxChars ? oneLine : `${graphemes.slice(0, maxChars - 1).join('').trimEnd()}…`;
+}
