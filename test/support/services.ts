@@ -72,6 +72,8 @@ export function testConfig(overrides: Partial<Config> & Pick<Config, 'databaseUr
     attempts: 5,
     backoffCapMs: 200,
     concurrency: 4,
+    // Files share a database across queue prefixes; a reconciler would adopt other prefixes' runs.
+    reconcileEveryMs: 3_600_000,
     ...overrides,
   };
 }
