@@ -38,8 +38,8 @@ describe('hashtag-archiver CLI', () => {
     expect(runs.stdout).toContain('424242');
   });
 
-  it('refuses a non-numeric hashtag id with one line naming it', async () => {
-    expectOneLineError(await runCli(['crawl', 'christmas!'], { ...env, CRAWLORA_API_KEY: 'k' }), /hashtag id 'christmas!' is not a number/);
+  it('refuses a hashtag that is neither an id nor a name with one line naming it', async () => {
+    expectOneLineError(await runCli(['crawl', 'christmas!'], { ...env, CRAWLORA_API_KEY: 'k' }), /hashtag 'christmas!' is neither a numeric id nor a name/);
   });
 
   it('refuses to crawl without an API key, pointing at the demo', async () => {

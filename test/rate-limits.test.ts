@@ -65,7 +65,9 @@ describe('pacing against a strict sliding window', () => {
       CRAWLORA_BASE_URL: sim.baseUrl,
       CRAWLORA_API_KEY: 'shared-key',
       CRAWLORA_PLAN: 'enterprise',
-      CRAWLORA_RATE_PER_MIN: '20',
+      // 10 % under the simulator's 20: the test shares two cores with many others, and a stalled
+      // event loop delays one request more than another. npm run bench:rate measures the real margin.
+      CRAWLORA_RATE_PER_MIN: '18',
       CRAWLORA_RATE_WINDOW_MS: String(windowMs),
       HA_CONCURRENCY: '4',
       LOG_LEVEL: 'warn',

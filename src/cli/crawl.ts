@@ -2,12 +2,16 @@ import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { ConfigError, positiveInt } from '../config.js';
 import { InvalidInputError } from '../crawlora/errors.js';
-import { parseHashtagId } from '../crawlora/hashtag-id.js';
+import { isHashtagRef, parseHashtagRef, type HashtagRef } from '../crawlora/hashtag-ref.js';
 import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
 import { CRAWL_MODES, type CrawlMode } from '../db/schema.js';
+import { renderCostEstimate } from '../hashtags/cost-estimate.js';
+import { crawlCostEstimate } from '../hashtags/dry-run.js';
+import type { ResolvedRef } from '../hashtags/resolver.js';
 import { startCrawl } from '../queue/start-crawl.js';
 import { configFrom, requireApiKey, withApp } from './context.js';
 import { parseHashtagFile } from './hashtag-file.js';
+import { renderNameMapping } from './resolve.js';
 import { renderRunsTable } from './runs-table.js';
 import { watchRuns } from './watch-runs.js';
 
@@ -21,12 +25,13 @@ interface CrawlFlags {
   fromFile?: string;
   priority?: string;
   concurrency?: string;
+  dryRun?: boolean;
 }
 
 export function crawlCommand(): Command {
   return new Command('crawl')
     .description('archive every video of the given hashtags: one run per hashtag, pages fetched by workers')
-    .argument('[hashtagIds...]', 'numeric hashtag ids, e.g. 3242')
+    .argument('[hashtags...]', `hashtag ids or names, e.g. 3242, christmas or #christmas (a name not cached yet costs ${CREDITS_PER_REQUEST} credits to resolve)`)
     .option('--from-file <file>', "read hashtags from a file, one a line ('# ' starts a comment)")
     .option('--wait', 'run a worker in this process, show progress, and exit when every run has ended')
     .option('--max-pages <n>', 'stop each run after this many pages')
@@ -36,8 +41,9 @@ export function crawlCommand(): Command {
     .option('--since <date>', 'stop once a whole page is older than this date (YYYY-MM-DD or ISO 8601)')
     .option('--priority <n>', 'BullMQ priority of these runs: 1 goes first (runs without one go before all prioritized runs)')
     .option('--concurrency <n>', 'pages fetched at once by the --wait worker (HA_CONCURRENCY)')
-    .action(async (ids: string[], flags: CrawlFlags, command: Command) => {
-      const hashtagIds = await hashtagIdsFrom(ids, flags.fromFile);
+    .option('--dry-run', 'resolve names and print what a full archive would take (pages, credits, time, against the plan); queue nothing')
+    .action(async (args: string[], flags: CrawlFlags, command: Command) => {
+      const refs = await hashtagRefsFrom(args, flags.fromFile);
       const maxPages = optionalInt(flags.maxPages, '--max-pages');
       const budgetCredits = optionalInt(flags.budgetCredits, '--budget-credits');
       const priority = optionalInt(flags.priority, '--priority');
@@ -51,10 +57,20 @@ export function crawlCommand(): Command {
         ...(priority === null ? {} : { priority }),
       };
       const config = requireApiKey(configFrom(command, { HA_CONCURRENCY: flags.concurrency }));
-      const estimate = costEstimate(hashtagIds.length, maxPages, budgetCredits);
-      if (estimate) process.stdout.write(`${estimate}\n`);
       const allCompleted = await withApp(config, async (app) => {
-        const runs = await startCrawl(app.database.db, app.queue, { hashtagIds, ...options });
+        // The pace and caps in force now, in case `plan set` changed them since start-up.
+        const plan = await app.settings.refresh();
+        const hashtags = uniqueById(await app.hashtags.resolveRefs(refs));
+        if (flags.dryRun) {
+          const estimate = await crawlCostEstimate(app.database.db, plan, config.apiKeys, hashtags, { maxPages, maxItems: options.maxItems, budgetCredits });
+          process.stdout.write(`${renderCostEstimate(estimate)}\n`);
+          return true;
+        }
+        const mapping = renderNameMapping(hashtags);
+        if (mapping) process.stdout.write(`${mapping}\n`);
+        const estimate = costEstimate(hashtags.length, maxPages, budgetCredits);
+        if (estimate) process.stdout.write(`${estimate}\n`);
+        const runs = await startCrawl(app.database.db, app.queue, { hashtagIds: hashtags.map((hashtag) => hashtag.id), ...options });
         process.stdout.write(runs.length <= 10
           ? `queued ${runs.length} run(s): ${runs.map((run) => `#${run.id} (hashtag ${run.hashtagId})`).join(', ')}\n`
           : `queued ${runs.length} runs (#${runs[0]!.id} to #${runs.at(-1)!.id})\n`);
@@ -68,9 +84,10 @@ export function crawlCommand(): Command {
     });
 }
 
-async function hashtagIdsFrom(args: string[], fromFile: string | undefined): Promise<string[]> {
-  const fromArgs = args.map(parseHashtagId);
-  let fromFileIds: string[] = [];
+/** Every hashtag is checked before anything is resolved, so a typo costs nothing. */
+async function hashtagRefsFrom(args: string[], fromFile: string | undefined): Promise<HashtagRef[]> {
+  const fromArgs = args.map(parseHashtagRef);
+  let fromFileRefs: HashtagRef[] = [];
   if (fromFile !== undefined) {
     let text: string;
     try {
@@ -78,11 +95,21 @@ async function hashtagIdsFrom(args: string[], fromFile: string | undefined): Pro
     } catch (cause) {
       throw new InvalidInputError(`--from-file: cannot read '${fromFile}' (${(cause as NodeJS.ErrnoException).code ?? 'error'}); check the path`, { cause });
     }
-    fromFileIds = parseHashtagFile(fromFile, text, (entry) => /^\d{1,25}$/.test(entry));
+    fromFileRefs = parseHashtagFile(fromFile, text, isHashtagRef).map(parseHashtagRef);
   }
-  const all = [...new Set([...fromArgs, ...fromFileIds])];
-  if (all.length === 0) throw new InvalidInputError('no hashtag given; pass hashtag ids (e.g. crawl 3242) or --from-file FILE');
+  const all = [...fromArgs, ...fromFileRefs];
+  if (all.length === 0) throw new InvalidInputError('no hashtag given; pass hashtag ids or names (e.g. crawl 3242 christmas) or --from-file FILE');
   return all;
+}
+
+/** A hashtag given twice (or by name and by id) is crawled once. */
+function uniqueById(hashtags: ResolvedRef[]): ResolvedRef[] {
+  const seen = new Set<string>();
+  return hashtags.filter((hashtag) => {
+    if (seen.has(hashtag.id)) return false;
+    seen.add(hashtag.id);
+    return true;
+  });
 }
 
 function optionalInt(raw: string | undefined, flag: string): number | null {

@@ -6,9 +6,10 @@ import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config.js';
-import { parseHashtagId } from '../crawlora/hashtag-id.js';
+import { parseHashtagRef } from '../crawlora/hashtag-ref.js';
 import { EXPORT_FORMATS, formatRows, withExportRows, type ExportFormat } from '../db/export-rows.js';
 import { requireArchived } from '../db/hashtag-stats.js';
+import { cachedHashtagIds } from '../hashtags/lookup.js';
 import { configFrom, withApp } from './context.js';
 
 interface ExportFlags {
@@ -23,15 +24,16 @@ const PROGRESS_INTERVAL_MS = 1_000;
 export function exportCommand(): Command {
   return new Command('export')
     .description('write the archived videos of hashtags as JSONL (raw items) or CSV (typed columns), ordered by hashtag then video id')
-    .argument('<hashtagIds...>', 'numeric hashtag ids, e.g. 3242')
+    .argument('<hashtags...>', 'hashtag ids or names already crawled, e.g. 3242 or #christmas')
     .addOption(new Option('--format <format>', 'jsonl: one raw item per line; csv: typed columns with a header').choices(EXPORT_FORMATS).makeOptionMandatory())
     .option('--out <file>', 'write to this file (replaced only once the export is complete) instead of stdout')
     .option('--since <date>', 'only videos created at or after this date, e.g. 2024-12-01 or 2024-12-01T18:00:00+01:00 (UTC unless an offset is given)')
-    .action(async (ids: string[], flags: ExportFlags, command: Command) => {
-      const hashtagIds = [...new Set(ids.map(parseHashtagId))];
+    .action(async (args: string[], flags: ExportFlags, command: Command) => {
+      const refs = args.map(parseHashtagRef);
       const since = flags.since === undefined ? null : parseSince(flags.since);
       const out = flags.out === undefined ? undefined : await checkOutPath(flags.out);
       await withApp(configFrom(command), async (app) => {
+        const hashtagIds = await cachedHashtagIds(app.database.db, refs);
         await requireArchived(app.database.db, hashtagIds);
         const progress = process.stderr.isTTY ? new ProgressLine(process.stderr) : undefined;
         await withExportRows(app.database.pool, { format: flags.format, hashtagIds, since }, (rows) => {

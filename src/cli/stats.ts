@@ -1,8 +1,9 @@
 import Table from 'cli-table3';
 import { Command } from 'commander';
-import { parseHashtagId } from '../crawlora/hashtag-id.js';
+import { parseHashtagRef } from '../crawlora/hashtag-ref.js';
 import { hashtagStats, requireArchived, TOP_VIDEOS, type HashtagStats } from '../db/hashtag-stats.js';
 import { RUN_STATUSES } from '../db/schema.js';
+import { cachedHashtagIds } from '../hashtags/lookup.js';
 import { configFrom, withApp } from './context.js';
 
 /** Wide enough to recognise a video, narrow enough for the table to fit a terminal. */
@@ -11,11 +12,12 @@ const DESCRIPTION_CHARS = 60;
 export function statsCommand(): Command {
   return new Command('stats')
     .description(`what the archive holds for a hashtag: videos, authors, plays, the top ${TOP_VIDEOS} videos, runs so far`)
-    .argument('<hashtagId>', 'numeric hashtag id, e.g. 3242')
+    .argument('<hashtag>', 'hashtag id or name already crawled, e.g. 3242 or #christmas')
     .option('--json', 'print JSON instead of text')
-    .action(async (rawId: string, flags: { json?: boolean }, command: Command) => {
-      const hashtagId = parseHashtagId(rawId);
+    .action(async (raw: string, flags: { json?: boolean }, command: Command) => {
+      const ref = parseHashtagRef(raw);
       await withApp(configFrom(command), async (app) => {
+        const [hashtagId] = (await cachedHashtagIds(app.database.db, [ref])) as [string];
         await requireArchived(app.database.db, [hashtagId]);
         const stats = await hashtagStats(app.database.db, hashtagId);
         process.stdout.write(flags.json ? `${JSON.stringify(stats, null, 2)}\n` : `${renderHashtagStats(stats)}\n`);

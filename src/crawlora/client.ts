@@ -1,5 +1,6 @@
+import { interpretHashtagDetail, type HashtagDetail } from './detail.js';
 import { TransientError } from './errors.js';
-import { interpretHashtagPage, type HashtagPage } from './interpret.js';
+import { interpretHashtagPage, type HashtagPage, type WireResponse } from './interpret.js';
 
 export interface CrawloraClientOptions {
   /** e.g. https://api.crawlora.net/api/v1 */
@@ -14,35 +15,54 @@ export interface HashtagPageRequest {
   signal?: AbortSignal;
 }
 
-export interface CrawloraClient {
-  fetchHashtagPage(request: HashtagPageRequest): Promise<HashtagPage>;
+export interface HashtagDetailRequest {
+  apiKey: string;
+  /** Already normalized: lower case, without '#'. */
+  name: string;
+  signal?: AbortSignal;
 }
 
-/** The HTTP edge: builds the request, enforces the timeout, and hands the exchange to `interpretHashtagPage`. */
+export interface CrawloraClient {
+  fetchHashtagPage(request: HashtagPageRequest): Promise<HashtagPage>;
+  /** Resolves a hashtag name to its id (8 credits, like a page). */
+  fetchHashtagDetail(request: HashtagDetailRequest): Promise<HashtagDetail>;
+}
+
+/** The HTTP edge: builds the requests, enforces the timeout, and hands each exchange to its pure interpreter. */
 export function createCrawloraClient(options: CrawloraClientOptions): CrawloraClient {
   const base = options.baseUrl.replace(/\/+$/, '');
+
+  /** `what` names the request in errors, e.g. "hashtag 3242 at cursor 0". */
+  async function exchange(url: URL, apiKey: string, what: string, signal: AbortSignal | undefined): Promise<WireResponse> {
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let status = 0;
+    let retryAfter: string | null = null;
+    let body: string;
+    try {
+      const response = await fetch(url, { headers: { 'x-api-key': apiKey, accept: 'application/json' }, signal: combined });
+      status = response.status;
+      retryAfter = response.headers.get('retry-after');
+      body = await response.text();
+    } catch (cause) {
+      const failure = timeout.aborted ? `timed out after ${options.timeoutMs} ms` : 'failed on the network';
+      // Headers of a 2xx already arrived when the body broke off: Crawlora billed that one.
+      const charged = status >= 200 && status < 300;
+      throw new TransientError(`Crawlora request for ${what} ${failure}`, { cause, charged });
+    }
+    return { status, retryAfter, body, nowMs: Date.now() };
+  }
+
   return {
     async fetchHashtagPage({ apiKey, hashtagId, cursor, signal }) {
       const url = new URL(`${base}/tiktok/hashtags`);
       url.searchParams.set('id', hashtagId);
       url.searchParams.set('cursor', cursor);
-      const timeout = AbortSignal.timeout(options.timeoutMs);
-      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-      let status = 0;
-      let retryAfter: string | null = null;
-      let body: string;
-      try {
-        const response = await fetch(url, { headers: { 'x-api-key': apiKey, accept: 'application/json' }, signal: combined });
-        status = response.status;
-        retryAfter = response.headers.get('retry-after');
-        body = await response.text();
-      } catch (cause) {
-        const what = timeout.aborted ? `timed out after ${options.timeoutMs} ms` : 'failed on the network';
-        // Headers of a 2xx already arrived when the body broke off: Crawlora billed that one.
-        const charged = status >= 200 && status < 300;
-        throw new TransientError(`Crawlora request for hashtag ${hashtagId} at cursor ${cursor} ${what}`, { cause, charged });
-      }
-      return interpretHashtagPage({ status, retryAfter, body, nowMs: Date.now() });
+      return interpretHashtagPage(await exchange(url, apiKey, `hashtag ${hashtagId} at cursor ${cursor}`, signal));
+    },
+    async fetchHashtagDetail({ apiKey, name, signal }) {
+      const url = new URL(`${base}/tiktok/hashtag/${encodeURIComponent(name)}`);
+      return interpretHashtagDetail(name, await exchange(url, apiKey, `hashtag '${name}'`, signal));
     },
   };
 }

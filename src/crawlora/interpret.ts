@@ -32,44 +32,7 @@ const MAX_MESSAGE_CHARS = 200;
  * issue (400, 401/403, 429, 5xx, empty, truncated, envelope errors) is tested directly.
  */
 export function interpretHashtagPage(response: WireResponse): HashtagPage {
-  const { status } = response;
-  const upstreamMsg = messageOf(response.body);
-  if (status === 400) {
-    throw new InvalidInputError(`Crawlora refused the request as invalid input (400${upstreamMsg})`);
-  }
-  if (status === 401 || status === 403) {
-    throw new BadKeyError(`Crawlora refused the API key (${status}${upstreamMsg})`, status);
-  }
-  if (status === 429) {
-    const dailyCapReached = /daily|credit|quota/i.test(upstreamMsg);
-    throw new RateLimitedError(
-      `Crawlora rate limit reached (429${upstreamMsg})`,
-      parseRetryAfterMs(response.retryAfter, response.nowMs),
-      dailyCapReached,
-    );
-  }
-  if (status >= 400 && status < 500) {
-    // 404, 405, 413…: the request (often the base URL) is wrong, and asking again changes nothing.
-    throw new InvalidInputError(`Crawlora answered HTTP ${status}${upstreamMsg}; check CRAWLORA_BASE_URL`);
-  }
-  if (status < 200 || status >= 300) {
-    throw new TransientError(`Crawlora answered HTTP ${status}${upstreamMsg}`);
-  }
-
-  // From here on the response was 2xx, so Crawlora billed it whatever it holds.
-  if (response.body.trim() === '') {
-    throw new TransientError('Crawlora answered 2xx with an empty body', { charged: true });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(response.body);
-  } catch (cause) {
-    throw new TransientError(`Crawlora answered 2xx with a truncated or malformed JSON body (${response.body.length} bytes)`, {
-      cause,
-      charged: true,
-    });
-  }
-  const parsed = hashtagPageBodySchema.safeParse(json);
+  const parsed = hashtagPageBodySchema.safeParse(billedJson(response));
   if (!parsed.success) {
     throw new UpstreamError(`Crawlora's page did not match the documented shape: ${parsed.error.issues[0]?.message ?? 'unknown'}`, null, {
       cause: parsed.error,
@@ -101,6 +64,49 @@ export function interpretHashtagPage(response: WireResponse): HashtagPage {
   };
 }
 
+/**
+ * What every Crawlora endpoint shares: the HTTP status mapped to a typed error, and a 2xx body
+ * (billed, whatever it holds) parsed as JSON. What the JSON means is up to each endpoint.
+ */
+export function billedJson(response: WireResponse): unknown {
+  const { status } = response;
+  const upstreamMsg = messageOf(response.body);
+  if (status === 400) {
+    throw new InvalidInputError(`Crawlora refused the request as invalid input (400${upstreamMsg})`);
+  }
+  if (status === 401 || status === 403) {
+    throw new BadKeyError(`Crawlora refused the API key (${status}${upstreamMsg})`, status);
+  }
+  if (status === 429) {
+    const dailyCapReached = /daily|credit|quota/i.test(upstreamMsg);
+    throw new RateLimitedError(
+      `Crawlora rate limit reached (429${upstreamMsg})`,
+      parseRetryAfterMs(response.retryAfter, response.nowMs),
+      dailyCapReached,
+    );
+  }
+  if (status >= 400 && status < 500) {
+    // 404, 405, 413…: the request (often the base URL) is wrong, and asking again changes nothing.
+    throw new InvalidInputError(`Crawlora answered HTTP ${status}${upstreamMsg}; check CRAWLORA_BASE_URL`);
+  }
+  if (status < 200 || status >= 300) {
+    throw new TransientError(`Crawlora answered HTTP ${status}${upstreamMsg}`);
+  }
+
+  // From here on the response was 2xx, so Crawlora billed it whatever it holds.
+  if (response.body.trim() === '') {
+    throw new TransientError('Crawlora answered 2xx with an empty body', { charged: true });
+  }
+  try {
+    return JSON.parse(response.body);
+  } catch (cause) {
+    throw new TransientError(`Crawlora answered 2xx with a truncated or malformed JSON body (${response.body.length} bytes)`, {
+      cause,
+      charged: true,
+    });
+  }
+}
+
 export function parseRetryAfterMs(header: string | null, nowMs: number): number | null {
   if (header === null || header.trim() === '') return null;
   const trimmed = header.trim();
@@ -118,6 +124,6 @@ function messageOf(body: string): string {
   }
 }
 
-function truncate(text: string): string {
+export function truncate(text: string): string {
   return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text;
 }
