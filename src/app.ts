@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { createCrawloraClient } from './crawlora/client.js';
 import { openDatabase, type Database } from './db/client.js';
+import { createHashtagResolver, type HashtagResolver } from './hashtags/resolver.js';
 import type { Logger } from './logger.js';
 import { createRedis } from './queue/connection.js';
 import { creditsSince } from './db/ledger.js';
@@ -16,6 +17,8 @@ import { createLiveSettings, type LiveSettings } from './queue/live-settings.js'
 import { createRateLimiter } from './queue/rate-limiter.js';
 import { scheduleReconciler } from './queue/reconciler.js';
 import { createPageWorker, type PageWorker } from './queue/worker.js';
+import { createSchedulesQueue, type SchedulesQueue } from './schedules/schedules-queue.js';
+import { createScheduleWorker, type ScheduleWorker } from './schedules/worker.js';
 
 /** Leaves in-flight pages time to finish on SIGTERM, inside the 30 s most supervisors allow. */
 const CLOSE_DEADLINE_MS = 20_000;
@@ -31,8 +34,14 @@ export interface App {
   redis: Redis;
   queue: PagesQueue;
   settings: LiveSettings;
+  /** Hashtag names to ids, paced and billed like the page jobs, cached in Postgres. */
+  hashtags: HashtagResolver;
   /** Starts a worker in this process; it is closed with the app. */
   startWorker(concurrency?: number): PageWorker;
+  /** Schedules' firings: one job scheduler per scheduled hashtag (see schedules/). */
+  schedules: SchedulesQueue;
+  /** Starts the worker that turns due schedules into runs; it is closed with the app. */
+  startScheduler(): ScheduleWorker;
   close(): Promise<void>;
 }
 
@@ -49,7 +58,8 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
   const settings = createLiveSettings(redis, config.queuePrefix, config);
   const limiter = createRateLimiter(redis, config.queuePrefix, () => ({ ratePerMin: settings.current().ratePerMin, windowMs: config.rateWindowMs }));
   const clock = options.clock ?? (() => new Date());
-  const workers: PageWorker[] = [];
+  const schedules = createSchedulesQueue(redis, config.queuePrefix);
+  const workers: Array<PageWorker | ScheduleWorker> = [];
   let stopReconciler: (() => void) | undefined;
   let closing: Promise<void> | undefined;
 
@@ -79,6 +89,12 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     },
   };
 
+  const hashtags = createHashtagResolver({
+    ...deps,
+    logger: logger.child({ component: 'hashtags' }),
+    settings: () => ({ ...deps.settings(), backoffCapMs: config.backoffCapMs }),
+  });
+
   return {
     config,
     logger,
@@ -86,6 +102,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     redis,
     queue,
     settings,
+    hashtags,
     startWorker(concurrency = config.concurrency) {
       settings.start();
       stopReconciler ??= scheduleReconciler(redis, config.queuePrefix, database.db, queue, config.reconcileEveryMs, logger.child({ component: 'reconciler' }));
@@ -99,6 +116,13 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
       worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped on an error'));
       return worker;
     },
+    schedules,
+    startScheduler() {
+      const worker = createScheduleWorker(redis, { db: database.db, pages: queue, schedules, logger: logger.child({ component: 'scheduler' }) }, { prefix: config.queuePrefix });
+      workers.push(worker);
+      worker.run().catch((err: unknown) => logger.error({ err }, 'scheduler stopped on an error'));
+      return worker;
+    },
     close() {
       // Workers first (they finish or release their jobs), then what they were using.
       closing ??= (async () => {
@@ -109,7 +133,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
         if (redis.status === 'ready') {
           const polite = (async () => {
             await Promise.all(workers.map((worker) => worker.close()));
-            await queue.close();
+            await Promise.all([queue.close(), schedules.close()]);
           })();
           await Promise.race([polite, sleep(CLOSE_DEADLINE_MS)]);
         }

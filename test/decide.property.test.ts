@@ -21,8 +21,10 @@ const upstreamPageArb = fc.record({
   newItemsShare: fc.double({ min: 0, max: 1, noNaN: true }),
 });
 
+type UpstreamPage = typeof upstreamPageArb extends fc.Arbitrary<infer T> ? T : never;
+
 /** Walks a run the way the worker does, feeding each decision back in, for at most `maxSteps` pages. */
-function walk(limits: StopLimits, pages: Array<fc.infer<typeof upstreamPageArb>>, maxSteps: number) {
+function walk(limits: StopLimits, pages: UpstreamPage[], maxSteps: number) {
   let cursor = 0n;
   let soFar: RunSoFar = { pages: 0, items: 0, emptyStreak: 0, staleStreak: 0 };
   const cursorsRequested = new Set<string>();

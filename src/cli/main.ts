@@ -5,11 +5,14 @@ import { ServiceUnavailableError } from '../health.js';
 import { crawlCommand } from './crawl.js';
 import { demoCommand } from './demo.js';
 import { exportCommand } from './export.js';
+import { historyCommand } from './history.js';
 import { migrateCommand } from './migrate.js';
 import { planCommand } from './plan.js';
+import { resolveCommand } from './resolve.js';
 import { runControlCommands } from './run-control.js';
 import { runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
+import { scheduleCommand } from './schedule.js';
 import { simCommand } from './sim.js';
 import { statsCommand } from './stats.js';
 import { usageCommand } from './usage.js';
@@ -29,13 +32,16 @@ export function buildProgram(): Command {
   const commands = [
     migrateCommand(),
     crawlCommand(),
+    resolveCommand(),
     workerCommand(),
+    scheduleCommand(),
     runsCommand(),
     ...runControlCommands(),
     usageCommand(),
     planCommand(),
     exportCommand(),
     statsCommand(),
+    historyCommand(),
     simCommand(),
     demoCommand(),
     serveCommand(),

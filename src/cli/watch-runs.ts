@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { FINISHED_STATUSES, getRuns } from '../db/runs.js';
-import type { CrawlRun } from '../db/schema.js';
+import { crawlRuns, type CrawlRun } from '../db/schema.js';
+import { createPaceMeter, progressDisplay, summarize } from './progress.js';
 
 export interface WatchOptions {
   pollMs?: number;
@@ -10,40 +12,50 @@ export interface WatchOptions {
 }
 
 /**
- * Polls the runs until none is live, showing progress: one rewritten line on a terminal,
+ * Polls the runs until none is live, showing progress: a progress bar on a terminal,
  * a plain line every few seconds otherwise (CI logs, pipes).
  */
 export async function watchRuns(db: Db, runIds: number[], options: WatchOptions = {}): Promise<CrawlRun[]> {
   const pollMs = options.pollMs ?? 500;
-  const out = options.out ?? process.stderr;
-  const startedMs = Date.now();
-  let lastPlainMs = 0;
-  for (;;) {
-    const runs = await getRuns(db, runIds);
-    const done = runs.every((run) => FINISHED_STATUSES.includes(run.status) || run.status === 'paused');
-    const line = progressLine(runs, Date.now() - startedMs);
-    if (out.isTTY) {
-      out.write(`\r\x1b[2K${line}${done ? '\n' : ''}`);
-    } else if (done || Date.now() - lastPlainMs >= 5_000) {
-      out.write(`${line}\n`);
-      lastPlainMs = Date.now();
+  const display = progressDisplay(options.out);
+  const pace = createPaceMeter();
+  try {
+    for (;;) {
+      const runs = await getRuns(db, runIds);
+      display.show(summarize(runs, pace.sample(runs, Date.now())));
+      if (runs.every((run) => FINISHED_STATUSES.includes(run.status) || run.status === 'paused')) return runs;
+      await sleep(pollMs);
     }
-    if (done) return runs;
-    await sleep(pollMs);
+  } finally {
+    display.stop();
   }
 }
 
-export function progressLine(runs: CrawlRun[], elapsedMs: number): string {
-  const sum = (pick: (run: CrawlRun) => number) => runs.reduce((total, run) => total + pick(run), 0);
-  const pages = sum((run) => run.pages);
-  const finished = runs.filter((run) => FINISHED_STATUSES.includes(run.status)).length;
-  const perMin = elapsedMs > 0 ? (pages * 60_000) / elapsedMs : 0;
-  return [
-    `runs ${finished}/${runs.length} done`,
-    `pages ${pages}`,
-    `items ${sum((run) => run.items)}`,
-    `new ${sum((run) => run.newItems)}`,
-    `credits ${sum((run) => run.credits)}`,
-    `${perMin.toFixed(1)} req/min`,
-  ].join(' · ');
+/**
+ * For a long-running worker: shows the runs live right now (queued or running), whichever
+ * process started them, until closed. A failed poll (Postgres restarting) skips a beat.
+ */
+export function watchLiveRuns(db: Db, options: WatchOptions = {}): { close(): Promise<void> } {
+  const pollMs = options.pollMs ?? 1_000;
+  const display = progressDisplay(options.out);
+  const pace = createPaceMeter();
+  const stop = new AbortController();
+  const loop = (async () => {
+    while (!stop.signal.aborted) {
+      const runs = await db
+        .select()
+        .from(crawlRuns)
+        .where(inArray(crawlRuns.status, ['queued', 'running']))
+        .catch(() => null);
+      if (runs) display.show(summarize(runs, pace.sample(runs, Date.now())));
+      await sleep(pollMs, undefined, { signal: stop.signal }).catch(() => {});
+    }
+    display.stop();
+  })();
+  return {
+    close() {
+      stop.abort();
+      return loop;
+    },
+  };
 }

@@ -1,0 +1,71 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { App } from '../app.js';
+import { HASHTAG_ID_PATTERN } from '../crawlora/hashtag-id.js';
+import { RUN_STATUSES } from '../db/schema.js';
+import { getUsage } from '../db/usage.js';
+import { readActivity } from '../queue/activity.js';
+import { cancel, pause, resume } from '../queue/run-control.js';
+import { hashtagVideosPage } from './hashtag-videos.js';
+import { parseParams, wholeNumber } from './params.js';
+import { latestRuns, runView } from './runs-view.js';
+import { projectMonth } from './usage-projection.js';
+
+const runsQuery = z.object({
+  limit: wholeNumber(1, 500).optional(),
+  status: z.enum(RUN_STATUSES, { error: `must be one of ${RUN_STATUSES.join(', ')}` }).optional(),
+});
+const runParams = z.object({ id: wholeNumber(1, 2 ** 31 - 1) });
+const videosParams = z.object({ id: z.string().regex(HASHTAG_ID_PATTERN, { error: 'must be the numeric id of a hashtag, e.g. 3242' }) });
+const videosQuery = z.object({
+  limit: wholeNumber(1, 500).optional(),
+  after: z.string({ error: 'must be the nextAfter of a previous page' }).min(1).max(100, { error: 'must be the nextAfter of a previous page' }).optional(),
+});
+const activityQuery = z.object({ minutes: wholeNumber(1, 120).optional() });
+
+/** The run-control verbs, the same ones the CLI's pause, resume and cancel use. */
+const RUN_ACTIONS: Record<string, (app: App, runId: number) => Promise<unknown>> = {
+  pause: (app, runId) => pause(app.database.db, runId),
+  resume: (app, runId) => resume(app.database.db, app.queue, runId),
+  cancel: (app, runId) => cancel(app.database.db, runId),
+};
+
+/** The JSON API under /api; bad parameters become 400s and run-state conflicts 404/409s in the server's error handler. */
+export function apiRoutes(server: FastifyInstance, app: App): void {
+  const db = app.database.db;
+
+  server.get('/api/runs', async (request) => {
+    const query = parseParams(runsQuery, request.query);
+    return { runs: await latestRuns(db, { limit: query.limit ?? 50, status: query.status }) };
+  });
+
+  server.get('/api/runs/:id', async (request, reply) => {
+    const { id } = parseParams(runParams, request.params);
+    const run = await runView(db, id);
+    return run ? { run } : reply.code(404).send({ error: `run ${id} does not exist` });
+  });
+
+  for (const [action, act] of Object.entries(RUN_ACTIONS)) {
+    server.post(`/api/runs/:id/${action}`, async (request) => {
+      const { id } = parseParams(runParams, request.params);
+      await act(app, id);
+      return { run: await runView(db, id) };
+    });
+  }
+
+  server.get('/api/hashtags/:id/videos', async (request) => {
+    const { id } = parseParams(videosParams, request.params);
+    const query = parseParams(videosQuery, request.query);
+    return hashtagVideosPage(db, id, { limit: query.limit ?? 100, after: query.after });
+  });
+
+  server.get('/api/usage', async () => {
+    const report = await getUsage(db, app.config.plan, app.config.dailyCredits);
+    return { ...report, projected: projectMonth(report) };
+  });
+
+  server.get('/api/activity', async (request) => {
+    const query = parseParams(activityQuery, request.query);
+    return readActivity(app.redis, app.config.queuePrefix, query.minutes ?? 60);
+  });
+}

@@ -1,0 +1,108 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ConfigError } from '../config.js';
+import { html, page, PAGE_CSP } from './html.js';
+
+export const SESSION_COOKIE = 'ha_session';
+const SESSION_MAX_AGE_S = 30 * 24 * 3600;
+
+/** Process liveness must answer to any prober; static assets carry no data and style the login page. */
+const OPEN_PATHS = new Set(['/healthz', '/login']);
+const OPEN_PREFIXES = ['/assets/'];
+
+/** Refuses, before anything listens, to expose the dashboard and its pause/cancel buttons beyond this machine without a token. */
+export function assertSafeBinding(host: string, token: string | null): void {
+  if (token === null && !isLoopback(host)) {
+    throw new ConfigError(`DASHBOARD_TOKEN: refusing to listen on ${host} without a token; set DASHBOARD_TOKEN or listen on 127.0.0.1`);
+  }
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+/**
+ * Guards every route but the open ones: `Authorization: Bearer <token>` for API clients and
+ * scrapers, a cookie set by the login form for people. Browsers asking for a page are sent to
+ * the form; everything else gets a 401.
+ */
+export function authRoutes(server: FastifyInstance, token: string): void {
+  const session = sessionValue(token);
+
+  server.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?', 1)[0]!;
+    if (OPEN_PATHS.has(path) || OPEN_PREFIXES.some((prefix) => path.startsWith(prefix))) return;
+    if (bearerMatches(request, token) || sameSecret(request.cookies[SESSION_COOKIE] ?? '', session)) return;
+    if (request.method === 'GET' && request.headers.accept?.includes('text/html')) {
+      return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`);
+    }
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Bearer')
+      .send({ error: 'unauthorized: send Authorization: Bearer <DASHBOARD_TOKEN>, or log in at /login' });
+  });
+
+  server.get('/login', async (request, reply) => {
+    const { next } = loginQuery.parse(request.query);
+    return reply.type('text/html').header('content-security-policy', PAGE_CSP).send(loginPage(safeNext(next), null));
+  });
+
+  server.post('/login', async (request, reply) => {
+    const form = loginForm.safeParse(request.body);
+    const next = safeNext(form.data?.next);
+    if (!form.success || !sameSecret(form.data.token, token)) {
+      return reply.code(401).type('text/html').header('content-security-policy', PAGE_CSP).send(loginPage(next, 'That token is not the one this server was started with.'));
+    }
+    reply.setCookie(SESSION_COOKIE, session, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: request.protocol === 'https',
+      path: '/',
+      maxAge: SESSION_MAX_AGE_S,
+    });
+    return reply.redirect(next, 303);
+  });
+}
+
+const loginQuery = z.object({ next: z.string().optional().catch(undefined) });
+const loginForm = z.object({ token: z.string(), next: z.string().optional() });
+
+function bearerMatches(request: FastifyRequest, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  return match !== null && sameSecret(match[1]!, token);
+}
+
+/** Digests first, so both sides have one length and the comparison takes the same time whatever the guess. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** The cookie holds a value derived from the token, not the token: it stays valid across restarts and dies when the token changes. */
+function sessionValue(token: string): string {
+  return createHmac('sha256', token).update('hashtag-archiver dashboard session').digest('base64url');
+}
+
+/** Only a path on this server: an absolute or protocol-relative `next` would make the login form an open redirect. */
+function safeNext(next: string | undefined): string {
+  return next !== undefined && /^\/(?![/\\])/.test(next) ? next : '/';
+}
+
+function loginPage(next: string, error: string | null): string {
+  return page(
+    'Log in',
+    html`<main class="login">
+<h1>hashtag-archiver</h1>
+<form method="post" action="/login">
+<label for="token">Dashboard token</label>
+<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+<input type="hidden" name="next" value="${next}">
+<button type="submit">Log in</button>
+${error !== null && html`<p class="error" role="alert">${error}</p>`}
+</form>
+</main>`,
+  );
+}
