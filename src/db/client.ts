@@ -20,8 +20,13 @@ export interface DatabaseOptions {
 /** Opens a pool lazily (pg connects on first query); `close()` may be called any number of times. */
 export function openDatabase({ url, maxConnections = 10, logger }: DatabaseOptions): Database {
   const pool = new pg.Pool({ connectionString: url, max: maxConnections, connectionTimeoutMillis: 10_000 });
-  // An idle client losing its server (Postgres restarted) must not crash the process: the pool replaces it.
-  pool.on('error', (err) => logger.warn({ err }, 'idle Postgres connection lost'));
+  // A connection losing its server (Postgres restarted) must not crash the process. Idle ones are
+  // reported on the pool, which replaces them; a checked-out one emits on the client itself, with
+  // no listener unless we add one, and its next query fails and is retried by the caller.
+  pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'idle Postgres connection lost'));
+  pool.on('connect', (client) => {
+    client.on('error', (err) => logger.warn({ err: { message: err.message } }, 'Postgres connection lost'));
+  });
   const db = drizzle(pool, { schema });
   let closing: Promise<void> | undefined;
   return {

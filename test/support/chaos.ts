@@ -66,7 +66,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   };
   const workers = new Set<ChildProcess>();
   const startWorker = () => {
-    const worker = spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
+    const worker = spawn(process.execPath, [BIN, 'worker'], { env, stdio: process.env.CHAOS_WORKER_OUTPUT ? 'inherit' : 'ignore' });
     workers.add(worker);
     worker.once('exit', () => workers.delete(worker));
   };
