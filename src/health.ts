@@ -14,9 +14,9 @@ const CHECK_TIMEOUT_MS = 5_000;
  * Fails fast with a readable message instead of hanging: the queue's Redis client waits through
  * outages by design, which would make an unreachable server look like a frozen command.
  */
-export async function checkServices(db: Db, redis: Redis, urls: { databaseUrl: string; redisUrl: string }): Promise<void> {
-  await withTimeout(db.execute(sql`select 1`), 'Postgres', urls.databaseUrl, 'DATABASE_URL');
-  await withTimeout(redis.ping(), 'Redis', urls.redisUrl, 'REDIS_URL');
+export async function checkServices(services: { db: Db; redis?: Redis }, urls: { databaseUrl: string; redisUrl: string }): Promise<void> {
+  await withTimeout(services.db.execute(sql`select 1`), 'Postgres', urls.databaseUrl, 'DATABASE_URL');
+  if (services.redis) await withTimeout(services.redis.ping(), 'Redis', urls.redisUrl, 'REDIS_URL');
 }
 
 async function withTimeout(work: Promise<unknown>, what: string, url: string, variable: string): Promise<void> {

@@ -13,6 +13,8 @@ export const REDACT_PATHS = [
   '*.apiKeys',
   'headers["x-api-key"]',
   '*.headers["x-api-key"]',
+  'dashboardToken',
+  '*.dashboardToken',
   'password',
   '*.password',
 ];

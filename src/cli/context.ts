@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createApp, type App, type AppOptions } from '../app.js';
+import { openDatabase, type Database } from '../db/client.js';
 import { ConfigError, loadConfig, type Config, type ConfigOverrides } from '../config.js';
 import { checkServices } from '../health.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -36,27 +37,87 @@ export function requireApiKey(config: Config): Config {
   return config;
 }
 
+interface Closable {
+  close(): Promise<void>;
+}
+
 /**
- * Runs `work` with a started app and closes it afterwards, also on SIGINT/SIGTERM: workers
- * first (in-flight pages finish or are released), then queue, pool and Redis.
+ * A short command's lifecycle: runs `work` against the app and closes it afterwards. On
+ * SIGINT/SIGTERM the app closes — workers first (in-flight pages finish or are released), then
+ * queue, pools and Redis — and the process exits 130/143.
  */
 export async function withApp<T>(config: Config, work: (app: App) => Promise<T>, options: AppOptions = {}): Promise<T> {
-  const logger = createLogger(config.logLevel);
-  const app = createApp(config, logger, options);
+  const app = createApp(config, createLogger(config.logLevel), options);
+  return closingOnSignal(app, async () => {
+    await checkServices({ db: app.database.db, redis: app.redis }, config);
+    return work(app);
+  });
+}
+
+/** For commands that only read the archive (runs, export, stats, usage…): Postgres alone, no Redis needed. */
+export async function withDatabase<T>(config: Config, work: (database: Database) => Promise<T>): Promise<T> {
+  const database = openDatabase({ url: config.databaseUrl, logger: createLogger(config.logLevel).child({ component: 'db' }) });
+  return closingOnSignal(database, async () => {
+    await checkServices({ db: database.db }, config);
+    return work(database);
+  });
+}
+
+async function closingOnSignal<T>(resource: Closable, work: () => Promise<T>): Promise<T> {
   const onSignal = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'shutting down');
-    void app.close().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void resource.close().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    await checkServices(app.database.db, app.redis, config);
-    return await work(app);
+    return await work();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await resource.close();
+  }
+}
+
+/**
+ * A long-running command's lifecycle (`serve`, `worker`): starts the app and what `start`
+ * returns, runs until SIGINT/SIGTERM, then closes those in order (a server first, so requests in
+ * flight finish against live pools) and then the app (workers, queue, pools).
+ */
+export async function runUntilSignal(config: Config, start: (app: App) => Promise<Closable[]>, options: AppOptions = {}): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const app = createApp(config, logger, options);
+  const started: Closable[] = [];
+  try {
+    await checkServices({ db: app.database.db, redis: app.redis }, config);
+    started.push(...(await start(app)));
+    const signal = await nextSignal();
+    logger.info({ signal }, 'shutting down');
+    process.exitCode = signal === 'SIGINT' ? 130 : 143;
+  } finally {
+    for (const part of started) await part.close();
     await app.close();
   }
 }
 
-export type { App, Logger };
+function nextSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+/** A TCP port for --port/--metrics-port: 0 (any free one) to 65535. */
+export function portNumber(raw: string, flag: string): number {
+  const port = Number(raw);
+  if (!/^\d{1,5}$/.test(raw.trim()) || port > 65_535) {
+    throw new ConfigError(`${flag}: '${raw}' is not a port; give a number from 0 to 65535, e.g. 3000`);
+  }
+  return port;
+}
+
+export type { App, Database, Logger };

@@ -10,7 +10,7 @@ import { parseHashtagRef } from '../crawlora/hashtag-ref.js';
 import { EXPORT_FORMATS, formatRows, withExportRows, type ExportFormat } from '../db/export-rows.js';
 import { requireArchived } from '../db/hashtag-stats.js';
 import { cachedHashtagIds } from '../hashtags/lookup.js';
-import { configFrom, withApp } from './context.js';
+import { configFrom, withDatabase } from './context.js';
 
 interface ExportFlags {
   format: ExportFormat;
@@ -32,11 +32,11 @@ export function exportCommand(): Command {
       const refs = args.map(parseHashtagRef);
       const since = flags.since === undefined ? null : parseSince(flags.since);
       const out = flags.out === undefined ? undefined : await checkOutPath(flags.out);
-      await withApp(configFrom(command), async (app) => {
-        const hashtagIds = await cachedHashtagIds(app.database.db, refs);
-        await requireArchived(app.database.db, hashtagIds);
+      await withDatabase(configFrom(command), async (database) => {
+        const hashtagIds = await cachedHashtagIds(database.db, refs);
+        await requireArchived(database.db, hashtagIds);
         const progress = process.stderr.isTTY ? new ProgressLine(process.stderr) : undefined;
-        await withExportRows(app.database.pool, { format: flags.format, hashtagIds, since }, (rows) => {
+        await withExportRows(database.pool, { format: flags.format, hashtagIds, since }, (rows) => {
           const write = (output: Writable, signal: AbortSignal) =>
             pipeline(rows, countRows(progress), formatRows(flags.format), output, { signal });
           return out === undefined ? writeToStdout(write) : writeToFile(out, write);
@@ -124,7 +124,7 @@ async function writeToFile({ path, inPlace }: OutPath, write: WriteExport): Prom
 }
 
 /**
- * Ctrl-C aborts the copy, so the cleanup above runs before withApp's own handler exits the
+ * Ctrl-C aborts the copy, so the cleanup above runs before withDatabase's own handler exits the
  * process (it waits for the export's connection to return to the pool).
  */
 async function withInterruption(work: (signal: AbortSignal) => Promise<void>): Promise<void> {

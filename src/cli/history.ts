@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { videoHistory, type StatsSnapshot } from '../db/history.js';
-import { configFrom, withApp } from './context.js';
+import { configFrom, withDatabase } from './context.js';
 
 export function historyCommand(): Command {
   return new Command('history')
@@ -9,8 +9,8 @@ export function historyCommand(): Command {
     .argument('<videoId>', 'the id of an archived video')
     .option('--json', 'print JSON instead of a table')
     .action(async (videoId: string, flags: { json?: boolean }, command: Command) => {
-      await withApp(configFrom(command), async (app) => {
-        const snapshots = await videoHistory(app.database.db, videoId.trim());
+      await withDatabase(configFrom(command), async (database) => {
+        const snapshots = await videoHistory(database.db, videoId.trim());
         process.stdout.write(flags.json ? `${JSON.stringify(snapshots, null, 2)}\n` : `${renderHistory(videoId.trim(), snapshots)}\n`);
       });
     });

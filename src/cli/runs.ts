@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { positiveInt } from '../config.js';
 import { listRuns } from '../db/runs.js';
-import { configFrom, withApp } from './context.js';
+import { configFrom, withDatabase } from './context.js';
 import { renderRunsTable } from './runs-table.js';
 
 export function runsCommand(): Command {
@@ -10,8 +10,8 @@ export function runsCommand(): Command {
     .option('--limit <n>', 'how many runs to show', '20')
     .action(async (flags: { limit: string }, command: Command) => {
       const limit = positiveInt(flags.limit, '--limit', 20);
-      await withApp(configFrom(command), async (app) => {
-        const runs = await listRuns(app.database.db, limit);
+      await withDatabase(configFrom(command), async (database) => {
+        const runs = await listRuns(database.db, limit);
         process.stdout.write(runs.length === 0 ? 'no runs yet\n' : `${renderRunsTable(runs)}\n`);
       });
     });

@@ -4,7 +4,7 @@ import { parseHashtagRef } from '../crawlora/hashtag-ref.js';
 import { hashtagStats, requireArchived, TOP_VIDEOS, type HashtagStats } from '../db/hashtag-stats.js';
 import { RUN_STATUSES } from '../db/schema.js';
 import { cachedHashtagIds } from '../hashtags/lookup.js';
-import { configFrom, withApp } from './context.js';
+import { configFrom, withDatabase } from './context.js';
 
 /** Wide enough to recognise a video, narrow enough for the table to fit a terminal. */
 const DESCRIPTION_CHARS = 60;
@@ -16,10 +16,10 @@ export function statsCommand(): Command {
     .option('--json', 'print JSON instead of text')
     .action(async (raw: string, flags: { json?: boolean }, command: Command) => {
       const ref = parseHashtagRef(raw);
-      await withApp(configFrom(command), async (app) => {
-        const [hashtagId] = (await cachedHashtagIds(app.database.db, [ref])) as [string];
-        await requireArchived(app.database.db, [hashtagId]);
-        const stats = await hashtagStats(app.database.db, hashtagId);
+      await withDatabase(configFrom(command), async (database) => {
+        const [hashtagId] = (await cachedHashtagIds(database.db, [ref])) as [string];
+        await requireArchived(database.db, [hashtagId]);
+        const stats = await hashtagStats(database.db, hashtagId);
         process.stdout.write(flags.json ? `${JSON.stringify(stats, null, 2)}\n` : `${renderHashtagStats(stats)}\n`);
       });
     });

@@ -7,9 +7,10 @@ export function usageCommand(): Command {
     .description("credits spent today against the daily cap, this month against the plan's included credits, and the overage in dollars")
     .option('--json', 'print the report as JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
-      const config = configFrom(command);
-      await withApp(config, async (app) => {
-        const report = await getUsage(app.database.db, config.plan, config.dailyCredits);
+      await withApp(configFrom(command), async (app) => {
+        // The live plan: `plan` may have changed it since the environment was written.
+        const { plan, dailyCredits } = await app.settings.refresh();
+        const report = await getUsage(app.database.db, plan, dailyCredits);
         process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderUsage(report));
       });
     });

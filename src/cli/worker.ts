@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { createPipelineMetrics, metricsRoute } from '../server/metrics.js';
 import { startServer } from '../server/server.js';
-import { configFrom, requireApiKey } from './context.js';
-import { portNumber, runUntilSignal } from './serve.js';
+import { configFrom, portNumber, requireApiKey, runUntilSignal } from './context.js';
 import { watchLiveRuns } from './watch-runs.js';
 
 export function workerCommand(): Command {
