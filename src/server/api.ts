@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { App } from '../app.js';
-import { HASHTAG_ID_PATTERN } from '../crawlora/hashtag-id.js';
+import { parseHashtagRef } from '../crawlora/hashtag-ref.js';
+import { cachedHashtagIds } from '../hashtags/lookup.js';
 import { RUN_STATUSES } from '../db/schema.js';
 import { getUsage } from '../db/usage.js';
 import { readActivity } from '../queue/activity.js';
@@ -16,7 +17,7 @@ const runsQuery = z.object({
   status: z.enum(RUN_STATUSES, { error: `must be one of ${RUN_STATUSES.join(', ')}` }).optional(),
 });
 const runParams = z.object({ id: wholeNumber(1, 2 ** 31 - 1) });
-const videosParams = z.object({ id: z.string().regex(HASHTAG_ID_PATTERN, { error: 'must be the numeric id of a hashtag, e.g. 3242' }) });
+const videosParams = z.object({ id: z.string().min(1).max(120, { error: 'must be a hashtag id (e.g. 3242) or a resolved name (e.g. christmas)' }) });
 const videosQuery = z.object({
   limit: wholeNumber(1, 500).optional(),
   after: z.string({ error: 'must be the nextAfter of a previous page' }).min(1).max(100, { error: 'must be the nextAfter of a previous page' }).optional(),
@@ -56,11 +57,14 @@ export function apiRoutes(server: FastifyInstance, app: App): void {
   server.get('/api/hashtags/:id/videos', async (request) => {
     const { id } = parseParams(videosParams, request.params);
     const query = parseParams(videosQuery, request.query);
-    return hashtagVideosPage(db, id, { limit: query.limit ?? 100, after: query.after });
+    // Names come from the cache only: reading the archive never spends credits.
+    const [hashtagId] = (await cachedHashtagIds(db, [parseHashtagRef(id)])) as [string];
+    return hashtagVideosPage(db, hashtagId, { limit: query.limit ?? 100, after: query.after });
   });
 
   server.get('/api/usage', async () => {
-    const report = await getUsage(db, app.config.plan, app.config.dailyCredits);
+    const { plan, dailyCredits } = await app.settings.refresh();
+    const report = await getUsage(db, plan, dailyCredits);
     return { ...report, projected: projectMonth(report) };
   });
 

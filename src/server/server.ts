@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../crawlora/errors.js';
 import type { AddressInfo } from 'node:net';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
@@ -69,7 +70,7 @@ export async function startServer(app: App, options: ServerOptions): Promise<Run
 
 /** Every error leaves as `{error}` JSON: the caller's mistakes with their own status, ours as a 500 whose details stay in the log. */
 function answerError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  if (err instanceof BadParameterError) return reply.code(400).send({ error: err.message });
+  if (err instanceof BadParameterError || err instanceof InvalidInputError) return reply.code(400).send({ error: err.message });
   if (err instanceof RunStateError) return reply.code(err.status === 'not-found' ? 404 : 409).send({ error: err.message });
   const status = err.statusCode ?? 500;
   if (status < 500) return reply.code(status).send({ error: err.message });
