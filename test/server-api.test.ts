@@ -126,7 +126,7 @@ describe('JSON API on a real server', () => {
       ['GET', '/api/runs/abc', /^id:/],
       ['POST', '/api/runs/0/pause', /^id:/],
       ['GET', '/api/hashtags/christmas/videos', /^#christmas: not resolved yet, so not in the archive/],
-      ['GET', '/api/hashtags/bad%20name!/videos', /^hashtag 'bad name!' is neither a numeric id nor a valid name/],
+      ['GET', '/api/hashtags/bad%20name!/videos', /^hashtag 'bad name!' is neither a numeric id nor a name/],
       ['GET', '/api/hashtags/1/videos?limit=1000', /^limit:/],
       ['GET', '/api/hashtags/1/videos?after=', /^after:/],
       ['GET', '/api/activity?minutes=121', /^minutes:/],
