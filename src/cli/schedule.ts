@@ -1,7 +1,9 @@
 import Table from 'cli-table3';
 import { Command, Option } from 'commander';
 import { positiveInt } from '../config.js';
-import { parseHashtagId } from '../crawlora/hashtag-id.js';
+import { parseHashtagRef } from '../crawlora/hashtag-ref.js';
+import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
+import { cachedHashtagIds } from '../hashtags/lookup.js';
 import { scheduleHistories, type ScheduleHistory } from '../db/schedule-events.js';
 import { CRAWL_MODES, type CrawlMode } from '../db/schema.js';
 import { describeCadence, parseCadence } from '../schedules/cadence.js';
@@ -27,16 +29,17 @@ export function scheduleCommand(): Command {
 function addCommand(): Command {
   return new Command('add')
     .description('schedule these hashtags (adding one again replaces its schedule); the first firing is one interval or cron slot away')
-    .argument('<hashtagIds...>', 'numeric hashtag ids, e.g. 3242')
+    .argument('<hashtags...>', `hashtag ids or names, e.g. 3242 or #christmas (a name not cached yet costs ${CREDITS_PER_REQUEST} credits to resolve)`)
     .option('--every <interval>', 'fire at this interval: a number and s, m, h or d, at least 1m (e.g. 6h)')
     .option('--cron <pattern>', 'fire on this cron pattern, read in UTC (e.g. "0 */6 * * *")')
     .addOption(new Option('--mode <mode>', 'full: every page; incremental: stop once pages bring no new video').choices(CRAWL_MODES).default('full'))
     .option('--max-pages <n>', 'stop each scheduled run after this many pages')
-    .action(async (ids: string[], flags: AddFlags, command: Command) => {
-      const hashtagIds = [...new Set(ids.map(parseHashtagId))];
+    .action(async (args: string[], flags: AddFlags, command: Command) => {
+      const refs = args.map(parseHashtagRef);
       const cadence = parseCadence(flags);
       const maxPages = flags.maxPages === undefined ? null : positiveInt(flags.maxPages, '--max-pages', 1);
       await withApp(configFrom(command), async (app) => {
+        const hashtagIds = [...new Set((await app.hashtags.resolveRefs(refs)).map((resolved) => resolved.id))];
         for (const hashtagId of hashtagIds) {
           const next = await upsertSchedule(app.schedules, { hashtagId, cadence, mode: flags.mode, maxPages });
           process.stdout.write(`hashtag ${hashtagId}: ${describeCadence(cadence)}, ${flags.mode}; next run ${formatTime(next)}\n`);
@@ -58,11 +61,11 @@ function listCommand(): Command {
 function removeCommand(): Command {
   return new Command('remove')
     .description('stop scheduling these hashtags (runs already started go on)')
-    .argument('<hashtagIds...>', 'numeric hashtag ids')
-    .action(async (ids: string[], _flags, command: Command) => {
-      const hashtagIds = [...new Set(ids.map(parseHashtagId))];
+    .argument('<hashtags...>', 'hashtag ids or names already resolved')
+    .action(async (args: string[], _flags, command: Command) => {
+      const refs = args.map(parseHashtagRef);
       await withApp(configFrom(command), async (app) => {
-        for (const hashtagId of hashtagIds) {
+        for (const hashtagId of await cachedHashtagIds(app.database.db, refs)) {
           const removed = await removeSchedule(app.schedules, hashtagId);
           process.stdout.write(removed ? `hashtag ${hashtagId}: schedule removed\n` : `hashtag ${hashtagId} had no schedule\n`);
         }
