@@ -4,41 +4,27 @@ import { join } from 'node:path';
 import { count, inArray } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
 import { crawlRuns } from '../src/db/schema.js';
 import { createPagesQueue, type PagesQueue } from '../src/queue/pages-queue.js';
 import { startCrawl } from '../src/queue/start-crawl.js';
-import { startSimulator, type SimulatorHandle } from '../src/sim/server.js';
 import { runCli } from './support/cli.js';
+import { useCrawlEnvironment } from './support/environment.js';
 import { waitForRuns } from './support/runs.js';
-import { freshDatabase, freshPrefix, SERVICES, silentLogger, testConfig, type TestDatabase } from './support/services.js';
+import { SERVICES } from './support/services.js';
 
-let database: TestDatabase;
-let prefix: ReturnType<typeof freshPrefix>;
-let sim: SimulatorHandle;
-/** No worker runs under this app's prefix: what the CLI enqueues stays in Redis to be looked at. */
-let app: App;
+/** No worker runs under the shared app's prefix: what the CLI enqueues stays in Redis to be looked at. */
+const t = useCrawlEnvironment({ sim: { itemsPerHashtag: 90 }, worker: false, cli: { CRAWLORA_API_KEY: 'bulk-key' } });
 let dir: string;
-let env: Record<string, string>;
 
 beforeAll(async () => {
-  database = await freshDatabase();
-  prefix = freshPrefix();
-  sim = await startSimulator({ itemsPerHashtag: 90 });
-  app = createApp(testConfig({ databaseUrl: database.url, queuePrefix: prefix.prefix, baseUrl: sim.baseUrl }), silentLogger);
   dir = await mkdtemp(join(tmpdir(), 'ha-bulk-'));
-  env = { DATABASE_URL: database.url, HA_QUEUE_PREFIX: prefix.prefix, CRAWLORA_BASE_URL: sim.baseUrl, CRAWLORA_API_KEY: 'bulk-key' };
 });
 
 afterAll(async () => {
-  await app?.close();
-  await sim?.close();
-  await prefix?.clear();
-  await database?.drop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const db = () => app.database.db;
+const db = () => t.app.database.db;
 
 async function hashtagFile(name: string, lines: string[]): Promise<string> {
   const path = join(dir, name);
@@ -52,7 +38,7 @@ async function runCount(): Promise<number> {
 }
 
 /** Page jobs waiting under the app's prefix, prioritized or not. */
-async function queuedJobs(queue: PagesQueue = app.queue) {
+async function queuedJobs(queue: PagesQueue = t.app.queue) {
   return queue.getJobs(['waiting', 'prioritized', 'delayed', 'active']);
 }
 
@@ -69,7 +55,7 @@ describe('crawl --from-file', () => {
       '\t',
       '710004',
     ]);
-    const result = await runCli(['crawl', '--from-file', file, '--priority', '3'], env);
+    const result = await runCli(['crawl', '--from-file', file, '--priority', '3'], t.cliEnv());
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^queued 4 run\(s\): #\d+ \(hashtag 710001\), #\d+ \(hashtag 710002\), #\d+ \(hashtag 710003\), #\d+ \(hashtag 710004\)\n$/);
@@ -87,7 +73,7 @@ describe('crawl --from-file', () => {
     const runsBefore = await runCount();
     const jobsBefore = (await queuedJobs()).length;
     const file = await hashtagFile('junk.txt', ['# mostly fine', '720001', 'not a hashtag!', '720002', '', 'two words', '720003', '12-34']);
-    const result = await runCli(['crawl', '--from-file', file], env);
+    const result = await runCli(['crawl', '--from-file', file], t.cliEnv());
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     const lines = result.stderr.trim().split('\n');
@@ -97,14 +83,14 @@ describe('crawl --from-file', () => {
     );
     expect(await runCount()).toBe(runsBefore);
     expect((await queuedJobs()).length).toBe(jobsBefore);
-    expect(sim.stats().requests).toBe(0);
+    expect(t.sim.stats().requests).toBe(0);
   });
 });
 
 describe('bulk enqueue', () => {
   it('enqueues 10,000 hashtags: 10,000 runs in Postgres and 10,000 waiting page jobs in Redis', async () => {
     const connection = new Redis(SERVICES.redisUrl, { maxRetriesPerRequest: null });
-    const queue = createPagesQueue(connection, { prefix: `${prefix.prefix}-10k`, attempts: 3 });
+    const queue = createPagesQueue(connection, { prefix: `${t.prefix}-10k`, attempts: 3 });
     try {
       const hashtagIds = Array.from({ length: 10_000 }, (_, i) => String(1_000_000 + i));
       const startedMs = performance.now();
@@ -124,23 +110,20 @@ describe('bulk enqueue', () => {
   });
 
   it('--priority 1 puts a later run ahead of earlier runs of priority 5', async () => {
-    const slowApp = createApp(
-      testConfig({ databaseUrl: database.url, queuePrefix: `${prefix.prefix}-priority`, baseUrl: sim.baseUrl, concurrency: 1 }),
-      silentLogger,
-    );
-    sim.configure({ latencyMs: 100 });
-    sim.reset();
+    const slowApp = t.newApp('priority', { concurrency: 1 });
+    t.sim.configure({ latencyMs: 100 });
+    t.sim.reset();
     try {
       slowApp.startWorker(1);
       const early = Array.from({ length: 20 }, (_, i) => String(730_000 + i));
       const earlyRuns = await startCrawl(slowApp.database.db, slowApp.queue, { hashtagIds: early, maxPages: 1, maxItems: null, priority: 5 });
       // The worker is busy with the early runs before the urgent one arrives.
-      while (sim.stats().pageRequests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (t.sim.stats().pageRequests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
       const [urgent] = await startCrawl(slowApp.database.db, slowApp.queue, { hashtagIds: ['739999'], maxPages: 1, maxItems: null, priority: 1 });
-      const requestsBefore = sim.stats().pageRequests.length;
+      const requestsBefore = t.sim.stats().pageRequests.length;
       await waitForRuns(slowApp.database.db, [...earlyRuns, urgent!].map((run) => run.id));
 
-      const order = sim.stats().pageRequests.map((request) => request.hashtagId);
+      const order = t.sim.stats().pageRequests.map((request) => request.hashtagId);
       const urgentAt = order.indexOf('739999');
       // At most one early page was already taken by the worker (concurrency 1) but not yet sent.
       expect(urgentAt).toBeLessThanOrEqual(requestsBefore + 1);
@@ -148,7 +131,7 @@ describe('bulk enqueue', () => {
       expect(earlyAfterUrgent.length).toBeGreaterThan(0);
       expect(order).toHaveLength(21);
     } finally {
-      sim.configure({ latencyMs: 0 });
+      t.sim.configure({ latencyMs: 0 });
       await slowApp.close();
     }
   });

@@ -1,51 +1,19 @@
 import { eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { crawlPages, hashtagVideos, videos } from '../src/db/schema.js';
 import { enqueuePage } from '../src/queue/pages-queue.js';
-import { startCrawl } from '../src/queue/start-crawl.js';
 import { catalogueIds, catalogueItem } from '../src/sim/catalogue.js';
-import { startSimulator, type SimulatorHandle } from '../src/sim/server.js';
-import { freshDatabase, freshPrefix, silentLogger, testConfig, type TestDatabase } from './support/services.js';
-import { waitForRuns } from './support/runs.js';
+import { useCrawlEnvironment } from './support/environment.js';
+import { archivedIds as archivedIdsIn, crawlAndWait, requestsFor as requestsIn } from './support/runs.js';
 
-let database: TestDatabase;
-let prefix: ReturnType<typeof freshPrefix>;
-let sim: SimulatorHandle;
-let app: App;
+const t = useCrawlEnvironment({ sim: { itemsPerHashtag: 1_000, rejectKeys: ['revoked-key'] } });
 
-beforeAll(async () => {
-  database = await freshDatabase();
-  prefix = freshPrefix();
-  sim = await startSimulator({ itemsPerHashtag: 1_000, rejectKeys: ['revoked-key'] });
-  app = createApp(testConfig({ databaseUrl: database.url, queuePrefix: prefix.prefix, baseUrl: sim.baseUrl }), silentLogger);
-  app.startWorker();
-});
+beforeEach(() => t.sim.reset());
 
-afterAll(async () => {
-  await app?.close();
-  await sim?.close();
-  await prefix?.clear();
-  await database?.drop();
-});
-
-beforeEach(() => sim.reset());
-
-const db = () => app.database.db;
-
-async function crawl(hashtagIds: string[], limits: { maxPages?: number; maxItems?: number } = {}) {
-  const runs = await startCrawl(db(), app.queue, { hashtagIds, maxPages: limits.maxPages ?? null, maxItems: limits.maxItems ?? null });
-  return waitForRuns(db(), runs.map((run) => run.id));
-}
-
-async function archivedIds(hashtagId: string): Promise<string[]> {
-  const rows = await db().select({ id: hashtagVideos.videoId }).from(hashtagVideos).where(eq(hashtagVideos.hashtagId, hashtagId));
-  return rows.map((row) => row.id).sort();
-}
-
-function requestsFor(hashtagId: string) {
-  return sim.stats().pageRequests.filter((request) => request.hashtagId === hashtagId);
-}
+const db = () => t.app.database.db;
+const crawl = (hashtagIds: string[], limits: { maxPages?: number; maxItems?: number } = {}) => crawlAndWait(t.app, hashtagIds, limits);
+const archivedIds = (hashtagId: string) => archivedIdsIn(db(), hashtagId);
+const requestsFor = (hashtagId: string) => requestsIn(t.sim, hashtagId);
 
 describe('crawl pipeline on real Redis, Postgres and the simulator', () => {
   it('archives exactly the ids the simulator served for 3 hashtags of 1,000 items, one request per page', async () => {
@@ -55,7 +23,7 @@ describe('crawl pipeline on real Redis, Postgres and the simulator', () => {
       expect(run).toMatchObject({ status: 'completed', stopReason: 'end', pages: 34, items: 1_000, newItems: 1_000, credits: 34 * 8 });
       const expected = catalogueIds(run.hashtagId, 1_000).sort();
       expect(await archivedIds(run.hashtagId)).toEqual(expected);
-      expect([...sim.stats().idsServed[run.hashtagId]!].sort()).toEqual(expected);
+      expect([...t.sim.stats().idsServed[run.hashtagId]!].sort()).toEqual(expected);
       expect(requestsFor(run.hashtagId).map((request) => request.cursor)).toEqual(Array.from({ length: 34 }, (_, page) => page * 30));
     }
     const [{ count }] = (await db().execute<{ count: number }>(sql`select count(*)::int as count from videos`)).rows as [{ count: number }];
@@ -64,9 +32,9 @@ describe('crawl pipeline on real Redis, Postgres and the simulator', () => {
 
   it('a re-crawl updates counts in place: no duplicate rows, no new items, last_run_id moves on', async () => {
     const [first] = await crawl(['2001']);
-    sim.configure({ epoch: 2 });
+    t.sim.configure({ epoch: 2 });
     const [second] = await crawl(['2001']);
-    sim.configure({ epoch: 1 });
+    t.sim.configure({ epoch: 1 });
     expect(second).toMatchObject({ status: 'completed', items: 1_000, newItems: 0 });
     expect(await archivedIds('2001')).toHaveLength(1_000);
     const id = catalogueIds('2001', 1)[0]!;
@@ -79,14 +47,14 @@ describe('crawl pipeline on real Redis, Postgres and the simulator', () => {
   });
 
   it('stores each video once when upstream repeats items within and across pages', async () => {
-    sim.configure({ hashtags: { '3001': { size: 200, duplicatesWithinPage: true, duplicatesAcrossPages: true } } });
+    t.sim.configure({ hashtags: { '3001': { size: 200, duplicatesWithinPage: true, duplicatesAcrossPages: true } } });
     const [run] = await crawl(['3001']);
     expect(run).toMatchObject({ status: 'completed', newItems: 200 });
     expect(await archivedIds('3001')).toEqual(catalogueIds('3001', 200).sort());
   });
 
   it('keeps items with missing fields, string createTime and NUL characters, stripping the NULs', async () => {
-    sim.configure({ hashtags: { '4001': { size: 60 } } });
+    t.sim.configure({ hashtags: { '4001': { size: 60 } } });
     await crawl(['4001']);
     const items = Array.from({ length: 60 }, (_, index) => catalogueItem('4001', index, 1, true) as Record<string, unknown>);
     const withStringTime = items.find((item) => typeof item.createTime === 'string')!;
@@ -104,7 +72,7 @@ describe('crawl pipeline on real Redis, Postgres and the simulator', () => {
   });
 
   it('ends a run whose hasMore never turns false, with a bounded number of requests', async () => {
-    sim.configure({ hashtags: { '5001': { size: 90, hasMoreForever: true } } });
+    t.sim.configure({ hashtags: { '5001': { size: 90, hasMoreForever: true } } });
     const [run] = await crawl(['5001']);
     expect(run!.status).toBe('completed');
     expect(['cursor-stalled', 'empty-pages']).toContain(run!.stopReason);
@@ -122,9 +90,9 @@ describe('crawl pipeline on real Redis, Postgres and the simulator', () => {
   });
 
   it('fails a run on 400 with a clear message and never retries it', async () => {
-    sim.configure({ faults: [{ kind: '400', hashtagId: '7001' }] });
+    t.sim.configure({ faults: [{ kind: '400', hashtagId: '7001' }] });
     const [run] = await crawl(['7001']);
-    sim.configure({ faults: [] });
+    t.sim.configure({ faults: [] });
     expect(run!.status).toBe('failed');
     expect(run!.lastError).toMatch(/invalid input \(400.*hashtag 7001 at cursor 0 will not be retried/);
     expect(requestsFor('7001')).toHaveLength(1);
@@ -133,8 +101,8 @@ describe('crawl pipeline on real Redis, Postgres and the simulator', () => {
   it('a job repeated for a committed page fetches nothing and forks nothing', async () => {
     const [run] = await crawl(['8001'], { maxPages: 5 });
     const before = requestsFor('8001').length;
-    await enqueuePage(app.queue, { runId: run!.id, hashtagId: '8001', pageNumber: 2, cursor: '60', emptyStreak: 0, generation: 2 });
-    await app.queue.add('page', { runId: run!.id, hashtagId: '8001', pageNumber: 2, cursor: '60', emptyStreak: 0, generation: 1 }, { jobId: 'replayed-page-2' });
+    await enqueuePage(t.app.queue, { runId: run!.id, hashtagId: '8001', pageNumber: 2, cursor: '60', emptyStreak: 0, generation: 2 });
+    await t.app.queue.add('page', { runId: run!.id, hashtagId: '8001', pageNumber: 2, cursor: '60', emptyStreak: 0, generation: 1 }, { jobId: 'replayed-page-2' });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(requestsFor('8001')).toHaveLength(before);
     const pages = await db().select().from(crawlPages).where(eq(crawlPages.runId, run!.id));
@@ -144,14 +112,10 @@ describe('crawl pipeline on real Redis, Postgres and the simulator', () => {
 
 describe('a refused API key', () => {
   it('fails the run with a message that names the key problem, after one request', async () => {
-    const revoked = createApp(
-      testConfig({ databaseUrl: database.url, queuePrefix: `${prefix.prefix}-revoked`, baseUrl: sim.baseUrl, apiKeys: ['revoked-key'] }),
-      silentLogger,
-    );
+    const revoked = t.newApp('revoked', { apiKeys: ['revoked-key'] });
     try {
       revoked.startWorker();
-      const runs = await startCrawl(revoked.database.db, revoked.queue, { hashtagIds: ['9001'], maxPages: null, maxItems: null });
-      const [run] = await waitForRuns(revoked.database.db, runs.map((r) => r.id));
+      const [run] = await crawlAndWait(revoked, ['9001']);
       expect(run!.status).toBe('failed');
       expect(run!.lastError).toMatch(/API key was refused by Crawlora \(401\/403\)/);
       expect(requestsFor('9001')).toHaveLength(1);

@@ -5,50 +5,28 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { crawlRuns, creditLedger } from '../src/db/schema.js';
 import { createPagesQueue, type PagesQueue } from '../src/queue/pages-queue.js';
-import { hashtagIdForName, startSimulator, type SimulatorHandle } from '../src/sim/server.js';
-import { runCli } from './support/cli.js';
-import { freshDatabase, freshPrefix, SERVICES, type TestDatabase } from './support/services.js';
+import { hashtagIdForName } from '../src/sim/server.js';
+import { expectOneLineError, runCli } from './support/cli.js';
+import { useCrawlEnvironment } from './support/environment.js';
+import { SERVICES } from './support/services.js';
 
-let database: TestDatabase;
-let prefix: ReturnType<typeof freshPrefix>;
-let sim: SimulatorHandle;
+const t = useCrawlEnvironment({ sim: { itemsPerHashtag: 95 }, app: false, cli: { CRAWLORA_RATE_PER_MIN: '6000', CRAWLORA_API_KEY: 'cli-key' } });
 let redis: Redis;
 let queue: PagesQueue;
-let env: Record<string, string>;
 
-beforeAll(async () => {
-  database = await freshDatabase();
-  prefix = freshPrefix();
-  sim = await startSimulator({ itemsPerHashtag: 95 });
+beforeAll(() => {
   redis = new Redis(SERVICES.redisUrl, { maxRetriesPerRequest: null });
-  queue = createPagesQueue(redis, { prefix: prefix.prefix, attempts: 1 });
-  env = {
-    DATABASE_URL: database.url,
-    HA_QUEUE_PREFIX: prefix.prefix,
-    CRAWLORA_BASE_URL: sim.baseUrl,
-    CRAWLORA_RATE_PER_MIN: '6000',
-    CRAWLORA_API_KEY: 'cli-key',
-  };
+  queue = createPagesQueue(redis, { prefix: t.prefix, attempts: 1 });
 });
 
 afterAll(async () => {
   await queue?.close();
   redis?.disconnect();
-  await sim?.close();
-  await prefix?.clear();
-  await database?.drop();
 });
 
-beforeEach(() => sim.reset());
+beforeEach(() => t.sim.reset());
 
-const db = () => database.database.db;
-
-function expectOneLineError(result: { code: number | null; stderr: string }, pattern: RegExp) {
-  expect(result.code).toBe(2);
-  const lines = result.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
+const db = () => t.database.database.db;
 
 /** Nothing in Postgres or on the queue: no run was started and no page job exists. */
 async function expectNothingEnqueued() {
@@ -60,7 +38,7 @@ async function expectNothingEnqueued() {
 describe('crawl --dry-run', () => {
   it('resolves the name once, prints pages and credits from its video count, and queues and fetches nothing', async () => {
     const id = hashtagIdForName('christmas');
-    const first = await runCli(['crawl', '#Christmas', '--dry-run'], env);
+    const first = await runCli(['crawl', '#Christmas', '--dry-run'], t.cliEnv());
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     // The simulator reports 95 videos: ceil(95 / 30) = 4 pages, 32 credits.
@@ -70,12 +48,12 @@ describe('crawl --dry-run', () => {
     expect(first.stdout).toMatch(/today\s+492 credits left: enough for all of it/);
     expect(first.stdout).toMatch(/month\s+8 of 2,000 included credits spent; 40 after this/);
 
-    const second = await runCli(['crawl', 'christmas', '--dry-run', '--wait'], env);
+    const second = await runCli(['crawl', 'christmas', '--dry-run', '--wait'], t.cliEnv());
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(new RegExp(`│ #christmas\\s*│ ${id}\\s*│ 95\\s*│ 4\\s*│ 32\\s*│`));
     expect(second.stdout).not.toMatch(/this dry run resolved/);
 
-    const stats = sim.stats();
+    const stats = t.sim.stats();
     expect(stats.detailRequests).toBe(1);
     expect(stats.pageRequests).toEqual([]);
     await expectNothingEnqueued();
@@ -86,30 +64,30 @@ describe('crawl --dry-run', () => {
   it('reads names and ids from --from-file and estimates ids it has no count for as unknown', async () => {
     const file = join(tmpdir(), `ha-dry-run-${process.pid}.txt`);
     await writeFile(file, '# holidays\n#NewYear\n3242  # by id\n');
-    const result = await runCli(['crawl', '--from-file', file, '--dry-run'], env);
+    const result = await runCli(['crawl', '--from-file', file, '--dry-run'], t.cliEnv());
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`│ #newyear\\s*│ ${hashtagIdForName('newyear')}\\s*│ 95\\s*│ 4\\s*│ 32\\s*│`));
     expect(result.stdout).toMatch(/│ 3242\s*│ 3242\s*│ unknown\s*│ -/);
-    expect(sim.stats().pageRequests).toEqual([]);
+    expect(t.sim.stats().pageRequests).toEqual([]);
     await expectNothingEnqueued();
   });
 });
 
 describe('hashtags refused before crawling', () => {
   it('refuses an unknown hashtag in one line naming it, and starts nothing', async () => {
-    const result = await runCli(['crawl', 'unknownfoo', '--wait'], env);
-    expectOneLineError(result, /^error: hashtag 'unknownfoo' does not exist on TikTok \(Crawlora status 10205: hashtag not found\)/);
-    expect(sim.stats().pageRequests).toEqual([]);
+    const result = await runCli(['crawl', 'unknownfoo', '--wait'], t.cliEnv());
+    expectOneLineError(result, /^error: hashtag 'unknownfoo' does not exist on TikTok \(Crawlora status 10205: hashtag not found\)/, 2);
+    expect(t.sim.stats().pageRequests).toEqual([]);
     await expectNothingEnqueued();
   });
 
   it('refuses an invalid name in one line before any request', async () => {
-    expectOneLineError(await runCli(['crawl', 'christmas', 'merry christmas!'], env), /^error: hashtag 'merry christmas!' is neither a numeric id nor a name/);
+    expectOneLineError(await runCli(['crawl', 'christmas', 'merry christmas!'], t.cliEnv()), /^error: hashtag 'merry christmas!' is neither a numeric id nor a name/, 2);
     const file = join(tmpdir(), `ha-invalid-${process.pid}.txt`);
     await writeFile(file, 'christmas\nho-ho-ho\n');
-    expectOneLineError(await runCli(['crawl', '--from-file', file, '--dry-run'], env), /line 2: 'ho-ho-ho'/);
-    expectOneLineError(await runCli(['resolve', 'new year'], env), /^error: hashtag 'new year' is neither/);
-    expect(sim.stats().detailRequests).toBe(0);
+    expectOneLineError(await runCli(['crawl', '--from-file', file, '--dry-run'], t.cliEnv()), /line 2: 'ho-ho-ho'/, 2);
+    expectOneLineError(await runCli(['resolve', 'new year'], t.cliEnv()), /^error: hashtag 'new year' is neither/, 2);
+    expect(t.sim.stats().detailRequests).toBe(0);
     await expectNothingEnqueued();
   });
 });

@@ -4,19 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSince } from '../src/cli/export.js';
 import { ConfigError } from '../src/config.js';
 import { CSV_COLUMNS } from '../src/db/export-rows.js';
 import { createRuns } from '../src/db/runs.js';
 import { hashtagVideos, videos } from '../src/db/schema.js';
-import { startCrawl } from '../src/queue/start-crawl.js';
 import { catalogueIds, catalogueItem } from '../src/sim/catalogue.js';
-import { startSimulator, type SimulatorHandle } from '../src/sim/server.js';
-import { runCli } from './support/cli.js';
-import { waitForRuns } from './support/runs.js';
-import { freshDatabase, freshPrefix, silentLogger, testConfig, type TestDatabase } from './support/services.js';
+import { expectOneLineError, runCli } from './support/cli.js';
+import { useCrawlEnvironment } from './support/environment.js';
+import { crawlAndWait } from './support/runs.js';
 
 const CRAWLED = '910001';
 const CRAWLED_SIZE = 150;
@@ -28,23 +25,13 @@ const UNKNOWN = '919999';
 
 const AWKWARD_DESCRIPTION = 'one, two; "three" \'four\'\nsecond line\r\nthird 🎄🔥 famille 👨‍👩‍👧 é,"';
 
-let database: TestDatabase;
-let prefix: ReturnType<typeof freshPrefix>;
-let sim: SimulatorHandle;
-let app: App;
-let env: Record<string, string>;
+const t = useCrawlEnvironment({ sim: { itemsPerHashtag: CRAWLED_SIZE } });
 
 beforeAll(async () => {
-  database = await freshDatabase();
-  prefix = freshPrefix();
-  sim = await startSimulator({ itemsPerHashtag: CRAWLED_SIZE });
-  app = createApp(testConfig({ databaseUrl: database.url, queuePrefix: prefix.prefix, baseUrl: sim.baseUrl }), silentLogger);
-  app.startWorker();
-  const runs = await startCrawl(app.database.db, app.queue, { hashtagIds: [CRAWLED], maxPages: null, maxItems: null });
-  const [run] = await waitForRuns(app.database.db, runs.map((r) => r.id));
+  const [run] = await crawlAndWait(t.app, [CRAWLED]);
   expect(run).toMatchObject({ status: 'completed', items: CRAWLED_SIZE });
 
-  const db = app.database.db;
+  const db = t.app.database.db;
   await db.insert(videos).values({
     id: '7000000000000000001',
     authorId: '6000000000000000001',
@@ -61,14 +48,6 @@ beforeAll(async () => {
   });
   await db.insert(hashtagVideos).values({ hashtagId: QUOTED, videoId: '7000000000000000001' });
   await createRuns(db, [{ hashtagId: EMPTY, maxPages: 1, maxItems: null }]);
-  env = { DATABASE_URL: database.url, HA_QUEUE_PREFIX: prefix.prefix };
-});
-
-afterAll(async () => {
-  await app?.close();
-  await sim?.close();
-  await prefix?.clear();
-  await database?.drop();
 });
 
 /** What the simulator served, as the archive keeps it: U+0000 cannot be stored in Postgres. */
@@ -95,16 +74,9 @@ function csvRecords(text: string): Array<Record<string, string>> {
   return parse(text, { columns: true }) as Array<Record<string, string>>;
 }
 
-function expectOneLineError(result: { code: number | null; stderr: string }, pattern: RegExp) {
-  expect(result.code).not.toBe(0);
-  const lines = result.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
-
 describe('hashtag-archiver export', () => {
   it('JSONL holds every archived item exactly as the simulator served it, ordered by video id', async () => {
-    const result = await runCli(['export', CRAWLED, '--format', 'jsonl'], env);
+    const result = await runCli(['export', CRAWLED, '--format', 'jsonl'], t.cliEnv());
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = jsonLines(result.stdout);
@@ -113,7 +85,7 @@ describe('hashtag-archiver export', () => {
   });
 
   it('CSV keeps commas, quotes, newlines and emoji of a caption intact through a CSV parser', async () => {
-    const result = await runCli(['export', QUOTED, '--format', 'csv'], env);
+    const result = await runCli(['export', QUOTED, '--format', 'csv'], t.cliEnv());
     expect(result.code).toBe(0);
     expect(result.stdout.split('\n')[0]).toBe(CSV_COLUMNS.join(','));
     const records = csvRecords(result.stdout);
@@ -136,7 +108,7 @@ describe('hashtag-archiver export', () => {
   });
 
   it('CSV rows carry the typed columns of the crawled items', async () => {
-    const result = await runCli(['export', CRAWLED, '--format', 'csv'], env);
+    const result = await runCli(['export', CRAWLED, '--format', 'csv'], t.cliEnv());
     const records = csvRecords(result.stdout);
     const served = servedItems(CRAWLED, CRAWLED_SIZE).sort(byId);
     expect(records.map((record) => record.id)).toEqual(served.map((item) => item.id));
@@ -150,7 +122,7 @@ describe('hashtag-archiver export', () => {
   });
 
   it('orders several hashtags by hashtag id, then video id', async () => {
-    const result = await runCli(['export', QUOTED, CRAWLED, EMPTY, '--format', 'csv'], env);
+    const result = await runCli(['export', QUOTED, CRAWLED, EMPTY, '--format', 'csv'], t.cliEnv());
     expect(result.code).toBe(0);
     const records = csvRecords(result.stdout);
     expect(records.map((record) => [record.hashtag_id, record.id])).toEqual([
@@ -168,14 +140,14 @@ describe('hashtag-archiver export', () => {
     expect(expected.length).toBeGreaterThan(1);
     expect(expected.length).toBeLessThan(CRAWLED_SIZE);
 
-    const result = await runCli(['export', CRAWLED, '--format', 'jsonl', '--since', new Date(cutoffMs).toISOString()], env);
+    const result = await runCli(['export', CRAWLED, '--format', 'jsonl', '--since', new Date(cutoffMs).toISOString()], t.cliEnv());
     expect(result.code).toBe(0);
     expect(jsonLines(result.stdout).map((item) => item.id)).toEqual(expected.sort());
   });
 
   it('refuses an unparseable --since with one line naming it', async () => {
-    expectOneLineError(await runCli(['export', CRAWLED, '--format', 'csv', '--since', 'last tuesday'], env), /^error: --since: 'last tuesday' is not a date/);
-    expectOneLineError(await runCli(['export', CRAWLED, '--format', 'csv', '--since', '2024-02-30'], env), /^error: --since: '2024-02-30' is not a date/);
+    expectOneLineError(await runCli(['export', CRAWLED, '--format', 'csv', '--since', 'last tuesday'], t.cliEnv()), /^error: --since: 'last tuesday' is not a date/);
+    expectOneLineError(await runCli(['export', CRAWLED, '--format', 'csv', '--since', '2024-02-30'], t.cliEnv()), /^error: --since: '2024-02-30' is not a date/);
   });
 
   it('reads --since as UTC unless it carries an offset, and refuses dates that do not exist', () => {
@@ -193,11 +165,11 @@ describe('hashtag-archiver export', () => {
     try {
       const out = join(dir, 'videos.csv');
       await writeFile(out, 'an older export\n');
-      const result = await runCli(['export', CRAWLED, '--format', 'csv', '--out', out], env);
+      const result = await runCli(['export', CRAWLED, '--format', 'csv', '--out', out], t.cliEnv());
       expect(result.code).toBe(0);
       expect(result.stdout).toBe('');
       expect(await readdir(dir)).toEqual(['videos.csv']);
-      const fromStdout = await runCli(['export', CRAWLED, '--format', 'csv'], env);
+      const fromStdout = await runCli(['export', CRAWLED, '--format', 'csv'], t.cliEnv());
       expect(await readFile(out, 'utf8')).toBe(fromStdout.stdout);
       expect(csvRecords(fromStdout.stdout)).toHaveLength(CRAWLED_SIZE);
     } finally {
@@ -206,23 +178,23 @@ describe('hashtag-archiver export', () => {
   });
 
   it('--out to a device writes in place instead of renaming over it', async () => {
-    const result = await runCli(['export', CRAWLED, '--format', 'jsonl', '--out', '/dev/null'], env);
+    const result = await runCli(['export', CRAWLED, '--format', 'jsonl', '--out', '/dev/null'], t.cliEnv());
     expect(result.code).toBe(0);
     expect((await stat('/dev/null')).isCharacterDevice()).toBe(true);
   });
 
   it('refuses an --out in a directory that does not exist, with one line naming it', async () => {
     expectOneLineError(
-      await runCli(['export', CRAWLED, '--format', 'csv', '--out', '/nonexistent-ha-dir/videos.csv'], env),
+      await runCli(['export', CRAWLED, '--format', 'csv', '--out', '/nonexistent-ha-dir/videos.csv'], t.cliEnv()),
       /^error: --out: directory '\/nonexistent-ha-dir' does not exist/,
     );
   });
 
   it('a crawled hashtag without videos exports a header-only CSV and an empty JSONL', async () => {
-    const csv = await runCli(['export', EMPTY, '--format', 'csv'], env);
+    const csv = await runCli(['export', EMPTY, '--format', 'csv'], t.cliEnv());
     expect(csv.code).toBe(0);
     expect(csv.stdout).toBe(`${CSV_COLUMNS.join(',')}\n`);
-    const jsonl = await runCli(['export', EMPTY, '--format', 'jsonl'], env);
+    const jsonl = await runCli(['export', EMPTY, '--format', 'jsonl'], t.cliEnv());
     expect(jsonl.code).toBe(0);
     expect(jsonl.stdout).toBe('');
   });
@@ -230,7 +202,7 @@ describe('hashtag-archiver export', () => {
   it('an unknown hashtag is one line telling to crawl it, and no file is written', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ha-export-'));
     try {
-      const result = await runCli(['export', CRAWLED, UNKNOWN, '--format', 'jsonl', '--out', join(dir, 'out.jsonl')], env);
+      const result = await runCli(['export', CRAWLED, UNKNOWN, '--format', 'jsonl', '--out', join(dir, 'out.jsonl')], t.cliEnv());
       expectOneLineError(result, new RegExp(`^error: hashtag ${UNKNOWN} is not in the archive; crawl it first with 'hashtag-archiver crawl ${UNKNOWN}'$`));
       expect(result.code).toBe(2);
       expect(await readdir(dir)).toEqual([]);
@@ -242,7 +214,7 @@ describe('hashtag-archiver export', () => {
   it('a reader that stops early (| head) ends the export quietly with exit 0', async () => {
     const bin = fileURLToPath(new URL('../bin/hashtag-archiver.js', import.meta.url));
     const child = spawn(process.execPath, [bin, 'export', CRAWLED, '--format', 'jsonl'], {
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      env: { ...process.env, LOG_LEVEL: 'warn', ...t.cliEnv() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

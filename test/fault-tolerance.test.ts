@@ -1,61 +1,27 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { eq, sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
-import type { Config } from '../src/config.js';
+import { sql } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
 import { getRun } from '../src/db/runs.js';
-import { hashtagVideos } from '../src/db/schema.js';
 import { pageJobId } from '../src/queue/names.js';
 import { reconcileRuns } from '../src/queue/reconciler.js';
 import { startCrawl } from '../src/queue/start-crawl.js';
 import { catalogueIds } from '../src/sim/catalogue.js';
-import { startSimulator, type SimulatorHandle } from '../src/sim/server.js';
-import { freshDatabase, freshPrefix, silentLogger, testConfig, type TestDatabase } from './support/services.js';
-import { waitForRuns } from './support/runs.js';
+import { useCrawlEnvironment, usePerTestApps } from './support/environment.js';
+import { archivedIds as archivedIdsIn, waitForRuns } from './support/runs.js';
 
-let database: TestDatabase;
-let prefix: ReturnType<typeof freshPrefix>;
-let sim: SimulatorHandle;
-const apps: App[] = [];
-let testNumber = 0;
-
-beforeAll(async () => {
-  database = await freshDatabase();
-  prefix = freshPrefix();
-  sim = await startSimulator({ itemsPerHashtag: 300 });
+const t = useCrawlEnvironment({ sim: { itemsPerHashtag: 300 }, app: false });
+const makeApp = usePerTestApps(t, () => {
+  t.sim.reset();
+  t.sim.configure({ faults: [], latencyMs: 0 });
 });
 
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-  sim.reset();
-  sim.configure({ faults: [], latencyMs: 0 });
-});
-
-afterAll(async () => {
-  await sim?.close();
-  await prefix?.clear();
-  await database?.drop();
-});
-
-function makeApp(overrides: Partial<Config> = {}): App {
-  testNumber += 1;
-  const app = createApp(
-    testConfig({ databaseUrl: database.url, queuePrefix: `${prefix.prefix}-${testNumber}`, baseUrl: sim.baseUrl, ...overrides }),
-    silentLogger,
-  );
-  apps.push(app);
-  return app;
-}
-
-async function archivedIds(app: App, hashtagId: string): Promise<string[]> {
-  const rows = await app.database.db.select({ id: hashtagVideos.videoId }).from(hashtagVideos).where(eq(hashtagVideos.hashtagId, hashtagId));
-  return rows.map((row) => row.id).sort();
-}
+const archivedIds = (app: App, hashtagId: string) => archivedIdsIn(app.database.db, hashtagId);
 
 describe('upstream faults', () => {
   it('completes every crawl with exact ids when 20 % of answers are 500, 429, slow, truncated, empty or statusCode 10201', async () => {
-    sim.configure({
+    t.sim.configure({
       seed: 7,
       faults: [
         { kind: '500', rate: 0.04 },
@@ -73,11 +39,11 @@ describe('upstream faults', () => {
     const finished = await waitForRuns(app.database.db, runs.map((run) => run.id), 50_000);
     expect(finished.map((run) => run.status)).toEqual(hashtags.map(() => 'completed'));
     for (const hashtagId of hashtags) expect(await archivedIds(app, hashtagId)).toEqual(catalogueIds(hashtagId, 300).sort());
-    const byStatus = sim.stats().byStatus;
+    const byStatus = t.sim.stats().byStatus;
     expect((byStatus['500'] ?? 0) + (byStatus['429'] ?? 0)).toBeGreaterThan(0);
     // Billed failures (truncated, empty, 10201) are in the runs' credits too: nothing is hidden.
     const credits = finished.reduce((sum, run) => sum + run.credits, 0);
-    const billedByUpstream = sim.stats().creditsTotal;
+    const billedByUpstream = t.sim.stats().creditsTotal;
     expect(credits).toBeLessThanOrEqual(billedByUpstream);
     expect(credits).toBeGreaterThanOrEqual(hashtags.length * 10 * 8);
   });
@@ -99,7 +65,7 @@ describe('reconciler', () => {
   });
 
   it('marks failed a run whose page job failed for good while the run still says running', async () => {
-    sim.configure({ faults: [{ kind: '400', hashtagId: '202' }] });
+    t.sim.configure({ faults: [{ kind: '400', hashtagId: '202' }] });
     const app = makeApp();
     app.startWorker();
     const [run] = await startCrawl(app.database.db, app.queue, { hashtagIds: ['202'], maxPages: null, maxItems: null });
@@ -114,24 +80,18 @@ describe('reconciler', () => {
 
 describe('SIGTERM', () => {
   it('lets in-flight pages finish, exits within 30 s, and another worker completes the runs with no page fetched twice', async () => {
-    sim.configure({ latencyMs: 300 });
-    const queuePrefix = `${prefix.prefix}-sigterm`;
+    t.sim.configure({ latencyMs: 300 });
+    const queuePrefix = `${t.prefix}-sigterm`;
     const producer = makeApp({ queuePrefix });
     const runs = await startCrawl(producer.database.db, producer.queue, { hashtagIds: ['301', '302'], maxPages: null, maxItems: null });
     const bin = fileURLToPath(new URL('../bin/hashtag-archiver.js', import.meta.url));
     const env = {
       ...process.env,
-      DATABASE_URL: database.url,
-      HA_QUEUE_PREFIX: queuePrefix,
-      CRAWLORA_BASE_URL: sim.baseUrl,
-      CRAWLORA_API_KEY: 'sigterm-key',
-      CRAWLORA_PLAN: 'enterprise',
-      HA_CONCURRENCY: '2',
-      LOG_LEVEL: 'warn',
+      ...t.cliEnv({ HA_QUEUE_PREFIX: queuePrefix, CRAWLORA_API_KEY: 'sigterm-key', CRAWLORA_PLAN: 'enterprise', HA_CONCURRENCY: '2', LOG_LEVEL: 'warn' }),
     };
     const worker = spawn(process.execPath, [bin, 'worker'], { env, stdio: 'ignore' });
     const deadline = Date.now() + 20_000;
-    while (sim.stats().pageRequests.filter((request) => request.status === 200).length < 4 && Date.now() < deadline) {
+    while (t.sim.stats().pageRequests.filter((request) => request.status === 200).length < 4 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const signalledAt = Date.now();
@@ -139,13 +99,13 @@ describe('SIGTERM', () => {
     const code = await new Promise<number | null>((resolve) => worker.once('exit', (exitCode) => resolve(exitCode)));
     expect(Date.now() - signalledAt).toBeLessThan(30_000);
     expect(code).toBe(143);
-    const inFlightAtExit = sim.stats().pageRequests.filter((request) => request.status === 0);
+    const inFlightAtExit = t.sim.stats().pageRequests.filter((request) => request.status === 0);
     expect(inFlightAtExit).toEqual([]);
 
     producer.startWorker();
     const finished = await waitForRuns(producer.database.db, runs.map((run) => run.id));
     expect(finished.map((run) => run.status)).toEqual(['completed', 'completed']);
-    const served = sim.stats().pageRequests.filter((request) => request.status === 200).map((request) => `${request.hashtagId}@${request.cursor}`);
+    const served = t.sim.stats().pageRequests.filter((request) => request.status === 200).map((request) => `${request.hashtagId}@${request.cursor}`);
     expect(new Set(served).size).toBe(served.length);
     expect(served).toHaveLength(20);
   });

@@ -1,66 +1,40 @@
-import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
-import { hashtagVideos } from '../src/db/schema.js';
-import { startCrawl, type CrawlOptions } from '../src/queue/start-crawl.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { CrawlOptions } from '../src/queue/start-crawl.js';
 import { catalogueIds, catalogueItem } from '../src/sim/catalogue.js';
-import { startSimulator, type SimulatorHandle } from '../src/sim/server.js';
-import { waitForRuns } from './support/runs.js';
-import { freshDatabase, freshPrefix, silentLogger, testConfig, type TestDatabase } from './support/services.js';
+import { useCrawlEnvironment } from './support/environment.js';
+import { archivedIds as archivedIdsIn, crawlAndWait, requestsFor } from './support/runs.js';
 
 const PAGE_SIZE = 30;
 
-let database: TestDatabase;
-let prefix: ReturnType<typeof freshPrefix>;
-let sim: SimulatorHandle;
-let app: App;
-
-beforeAll(async () => {
-  database = await freshDatabase();
-  prefix = freshPrefix();
-  sim = await startSimulator({ itemsPerHashtag: 300, pageSize: PAGE_SIZE });
-  app = createApp(testConfig({ databaseUrl: database.url, queuePrefix: prefix.prefix, baseUrl: sim.baseUrl }), silentLogger);
-  app.startWorker();
-});
-
-afterAll(async () => {
-  await app?.close();
-  await sim?.close();
-  await prefix?.clear();
-  await database?.drop();
-});
+const t = useCrawlEnvironment({ sim: { itemsPerHashtag: 300, pageSize: PAGE_SIZE } });
 
 beforeEach(() => {
-  sim.configure({ hashtags: {} });
-  sim.reset();
+  t.sim.configure({ hashtags: {} });
+  t.sim.reset();
 });
 
 async function crawl(hashtagId: string, options: Partial<CrawlOptions> = {}) {
-  const runs = await startCrawl(app.database.db, app.queue, { hashtagIds: [hashtagId], maxPages: null, maxItems: null, ...options });
-  const [run] = await waitForRuns(app.database.db, runs.map((r) => r.id));
+  const [run] = await crawlAndWait(t.app, [hashtagId], options);
   return run!;
 }
 
 /** Cursors the simulator was asked for, for this hashtag, since the last reset. */
 function cursorsRequested(hashtagId: string): number[] {
-  return sim.stats().pageRequests.filter((request) => request.hashtagId === hashtagId).map((request) => request.cursor);
+  return requestsFor(t.sim, hashtagId).map((request) => request.cursor);
 }
 
-async function archivedIds(hashtagId: string): Promise<string[]> {
-  const rows = await app.database.db.select({ id: hashtagVideos.videoId }).from(hashtagVideos).where(eq(hashtagVideos.hashtagId, hashtagId));
-  return rows.map((row) => row.id).sort();
-}
+const archivedIds = (hashtagId: string) => archivedIdsIn(t.app.database.db, hashtagId);
 
 /** Archives the hashtag in full at this catalogue size, then forgets the simulator's stats. */
 async function archive(hashtagId: string, size: number) {
-  sim.configure({ hashtags: { [hashtagId]: { size } } });
+  t.sim.configure({ hashtags: { [hashtagId]: { size } } });
   expect(await crawl(hashtagId)).toMatchObject({ status: 'completed', stopReason: 'end', newItems: size });
-  sim.reset();
+  t.sim.reset();
 }
 
 describe('incremental re-crawls', () => {
   it('stop after HA_STALE_PAGES pages in a row without a new video, having asked for exactly those pages', async () => {
-    const stalePages = app.config.stalePagesLimit;
+    const stalePages = t.app.config.stalePagesLimit;
     expect(stalePages).toBe(3);
     await archive('610001', 300);
     const run = await crawl('610001', { mode: 'incremental' });
@@ -77,7 +51,7 @@ describe('incremental re-crawls', () => {
 
   it('find the new videos of a grown catalogue when they show up within the stale-pages limit', async () => {
     await archive('610003', 60);
-    sim.configure({ hashtags: { '610003': { size: 150 } } });
+    t.sim.configure({ hashtags: { '610003': { size: 150 } } });
     const run = await crawl('610003', { mode: 'incremental' });
     // Two known pages (stale streak 2 < 3), then the new videos reset the streak and the run reaches the end.
     expect(run).toMatchObject({ status: 'completed', stopReason: 'end', pages: 5, newItems: 90 });
@@ -89,7 +63,7 @@ describe('incremental re-crawls', () => {
     // The simulator appends a grown catalogue's videos at the end of the listing (and they are
     // older), so an incremental run meets three known pages first and stops before reaching them.
     await archive('610004', 90);
-    sim.configure({ hashtags: { '610004': { size: 150 } } });
+    t.sim.configure({ hashtags: { '610004': { size: 150 } } });
     const run = await crawl('610004', { mode: 'incremental' });
     expect(run).toMatchObject({ status: 'completed', stopReason: 'no-new-videos', pages: 3, newItems: 0 });
     expect(await archivedIds('610004')).toEqual(catalogueIds('610004', 90).sort());

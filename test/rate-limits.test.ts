@@ -1,48 +1,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App, type AppOptions } from '../src/app.js';
+import { describe, expect, it } from 'vitest';
+import type { App, AppOptions } from '../src/app.js';
 import { keyFingerprint } from '../src/crawlora/api-key.js';
 import { creditLedger } from '../src/db/schema.js';
 import { getRun } from '../src/db/runs.js';
 import type { Config } from '../src/config.js';
 import { resume } from '../src/queue/run-control.js';
 import { startCrawl, type CrawlOptions } from '../src/queue/start-crawl.js';
-import { startSimulator, type SimulatorHandle } from '../src/sim/server.js';
-import { freshDatabase, freshPrefix, silentLogger, testConfig, type TestDatabase } from './support/services.js';
-import { waitForRuns } from './support/runs.js';
+import { useCrawlEnvironment, usePerTestApps } from './support/environment.js';
+import { requestsFor, waitForRuns } from './support/runs.js';
 
-let database: TestDatabase;
-let prefix: ReturnType<typeof freshPrefix>;
-let sim: SimulatorHandle;
-const apps: App[] = [];
-let testNumber = 0;
-
-beforeAll(async () => {
-  database = await freshDatabase();
-  prefix = freshPrefix();
-  sim = await startSimulator({ itemsPerHashtag: 300 });
-});
-
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-  sim.reset();
-  sim.configure({ faults: [], limits: { ratePerMin: 1_000_000, dailyCredits: null }, windowMs: 60_000, rejectKeys: [], latencyMs: 0 });
-});
-
-afterAll(async () => {
-  await sim?.close();
-  await prefix?.clear();
-  await database?.drop();
+const t = useCrawlEnvironment({ sim: { itemsPerHashtag: 300 }, app: false });
+const makeApp = usePerTestApps(t, () => {
+  t.sim.reset();
+  t.sim.configure({ faults: [], limits: { ratePerMin: 1_000_000, dailyCredits: null }, windowMs: 60_000, rejectKeys: [], latencyMs: 0 });
 });
 
 /** A worker app of its own (own prefix, so limiter state never leaks between tests). */
 function startApp(overrides: Partial<Config> = {}, options: AppOptions = {}): App {
-  testNumber += 1;
-  const config = testConfig({ databaseUrl: database.url, queuePrefix: `${prefix.prefix}-${testNumber}`, baseUrl: sim.baseUrl, ...overrides });
-  const app = createApp(config, silentLogger, options);
-  apps.push(app);
+  const app = makeApp(overrides, options);
   app.startWorker();
   return app;
 }
@@ -51,20 +29,16 @@ async function crawl(app: App, hashtagIds: string[], options: Partial<CrawlOptio
   return startCrawl(app.database.db, app.queue, { hashtagIds, maxPages: null, maxItems: null, ...options });
 }
 
-const okRequests = () => sim.stats().pageRequests.filter((request) => request.status === 200);
+const okRequests = () => t.sim.stats().pageRequests.filter((request) => request.status === 200);
 
 describe('pacing against a strict sliding window', () => {
   it('two worker processes together stay under the limit: zero 429s, every run completes', async () => {
     const windowMs = 1_000;
-    sim.configure({ windowMs, limits: { ratePerMin: 20, dailyCredits: null } });
-    const queuePrefix = `${prefix.prefix}-procs`;
+    t.sim.configure({ windowMs, limits: { ratePerMin: 20, dailyCredits: null } });
+    const queuePrefix = `${t.prefix}-procs`;
     const env = {
       ...process.env,
-      DATABASE_URL: database.url,
-      HA_QUEUE_PREFIX: queuePrefix,
-      CRAWLORA_BASE_URL: sim.baseUrl,
-      CRAWLORA_API_KEY: 'shared-key',
-      CRAWLORA_PLAN: 'enterprise',
+      ...t.cliEnv({ HA_QUEUE_PREFIX: queuePrefix, CRAWLORA_API_KEY: 'shared-key', CRAWLORA_PLAN: 'enterprise' }),
       // 10 % under the simulator's 20: the test shares two cores with many others, and a stalled
       // event loop delays one request more than another. npm run bench:rate measures the real margin.
       CRAWLORA_RATE_PER_MIN: '18',
@@ -74,13 +48,12 @@ describe('pacing against a strict sliding window', () => {
     };
     const bin = fileURLToPath(new URL('../bin/hashtag-archiver.js', import.meta.url));
     const workers: ChildProcess[] = [0, 1].map(() => spawn(process.execPath, [bin, 'worker'], { env, stdio: 'ignore' }));
-    const producer = createApp(testConfig({ databaseUrl: database.url, queuePrefix, baseUrl: sim.baseUrl }), silentLogger);
-    apps.push(producer);
+    const producer = makeApp({ queuePrefix });
     try {
       const runs = await crawl(producer, ['11', '12', '13', '14', '15', '16'], { maxPages: 10 });
       const finished = await waitForRuns(producer.database.db, runs.map((run) => run.id), 30_000);
       expect(finished.every((run) => run.status === 'completed')).toBe(true);
-      expect(sim.stats().rateLimited).toBe(0);
+      expect(t.sim.stats().rateLimited).toBe(0);
       expect(okRequests()).toHaveLength(60);
       // At the limit, not far under it: 60 requests at 20 a second take about 3 windows.
       const times = okRequests().map((request) => request.atMs);
@@ -92,12 +65,12 @@ describe('pacing against a strict sliding window', () => {
   });
 
   it('a 429 pauses the key for every worker for Retry-After, and costs the page no attempt', async () => {
-    sim.configure({ faults: [{ kind: '429', times: 1, cursor: 60 }] });
+    t.sim.configure({ faults: [{ kind: '429', times: 1, cursor: 60 }] });
     const app = startApp({ attempts: 1, concurrency: 6 });
     const runs = await crawl(app, ['21', '22', '23'], { maxPages: 6 });
     const finished = await waitForRuns(app.database.db, runs.map((run) => run.id));
     expect(finished.map((run) => run.status)).toEqual(['completed', 'completed', 'completed']);
-    const requests = sim.stats().pageRequests;
+    const requests = t.sim.stats().pageRequests;
     const limited = requests.find((request) => request.status === 429)!;
     const after = requests.filter((request) => request.atMs > limited.atMs).map((request) => request.atMs - limited.atMs);
     expect(after.length).toBeGreaterThan(0);
@@ -108,7 +81,7 @@ describe('pacing against a strict sliding window', () => {
   });
 
   it('a plan change reaches a running worker without a restart', async () => {
-    sim.configure({ windowMs: 1_000, limits: { ratePerMin: 1_000, dailyCredits: null } });
+    t.sim.configure({ windowMs: 1_000, limits: { ratePerMin: 1_000, dailyCredits: null } });
     const app = startApp({ ratePerMin: 1, rateWindowMs: 1_000 });
     const [run] = await crawl(app, ['31']);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -137,7 +110,7 @@ describe('credits', () => {
     let current = await getRun(app.database.db, run!.id);
     while (current!.status !== 'paused' && Date.now() < deadline) current = await getRun(app.database.db, run!.id);
     expect(current).toMatchObject({ status: 'paused', stopReason: 'budget', pages: 2, credits: 16 });
-    expect(sim.stats().pageRequests.filter((request) => request.hashtagId === '42')).toHaveLength(2);
+    expect(requestsFor(t.sim, '42')).toHaveLength(2);
   });
 
   it('a daily cap pauses the run, which continues by itself after UTC midnight', async () => {
@@ -172,12 +145,12 @@ describe('credits', () => {
 
 describe('several API keys', () => {
   it('disables a key answered 401 and finishes the crawl with the other', async () => {
-    sim.configure({ rejectKeys: ['revoked-key'] });
+    t.sim.configure({ rejectKeys: ['revoked-key'] });
     const app = startApp({ apiKeys: ['revoked-key', 'good-key'] });
     const runs = await crawl(app, ['51', '52'], { maxPages: 4 });
     const finished = await waitForRuns(app.database.db, runs.map((run) => run.id));
     expect(finished.map((run) => run.status)).toEqual(['completed', 'completed']);
-    const statuses = sim.stats().pageRequests.map((request) => `${request.key}:${request.status}`);
+    const statuses = t.sim.stats().pageRequests.map((request) => `${request.key}:${request.status}`);
     expect(statuses.filter((entry) => entry.startsWith('revoked-'))).toEqual(['revoked-:401']);
     expect(statuses.filter((entry) => entry === 'good-key:200')).toHaveLength(8);
   });
@@ -185,18 +158,18 @@ describe('several API keys', () => {
 
 describe('resume', () => {
   it('continues a failed run from its last committed page without fetching a committed page again', async () => {
-    sim.configure({ faults: [{ kind: '500', hashtagId: '61', cursor: 120 }] });
+    t.sim.configure({ faults: [{ kind: '500', hashtagId: '61', cursor: 120 }] });
     const app = startApp({ attempts: 2 });
     const [run] = await crawl(app, ['61']);
     const [failed] = await waitForRuns(app.database.db, [run!.id]);
     expect(failed).toMatchObject({ status: 'failed', pages: 4 });
     expect(failed!.lastError).toMatch(/HTTP 500.*after 2 attempts/);
 
-    sim.configure({ faults: [] });
+    t.sim.configure({ faults: [] });
     await resume(app.database.db, app.queue, run!.id);
     const [finished] = await waitForRuns(app.database.db, [run!.id]);
     expect(finished).toMatchObject({ status: 'completed', pages: 10, items: 300 });
-    const served = sim.stats().pageRequests.filter((request) => request.status === 200).map((request) => request.cursor);
+    const served = t.sim.stats().pageRequests.filter((request) => request.status === 200).map((request) => request.cursor);
     expect(served).toEqual([0, 30, 60, 90, 120, 150, 180, 210, 240, 270]);
   });
 });

@@ -1,41 +1,22 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
 import { ConfigError, type Config } from '../src/config.js';
 import { UnknownHashtagError } from '../src/crawlora/detail.js';
 import { RateLimitedError, TransientError } from '../src/crawlora/errors.js';
 import { parseHashtagRef } from '../src/crawlora/hashtag-ref.js';
-import { creditLedger, hashtags, hashtagVideos } from '../src/db/schema.js';
-import { startCrawl } from '../src/queue/start-crawl.js';
+import { creditLedger, hashtags } from '../src/db/schema.js';
 import { catalogueIds } from '../src/sim/catalogue.js';
-import { hashtagIdForName, startSimulator, type SimulatorHandle } from '../src/sim/server.js';
-import { waitForRuns } from './support/runs.js';
-import { freshDatabase, freshPrefix, silentLogger, testConfig, type TestDatabase } from './support/services.js';
+import { hashtagIdForName } from '../src/sim/server.js';
+import { useCrawlEnvironment } from './support/environment.js';
+import { archivedIds, crawlAndWait } from './support/runs.js';
 
-let database: TestDatabase;
-let prefix: ReturnType<typeof freshPrefix>;
-let sim: SimulatorHandle;
-let app: App;
+const t = useCrawlEnvironment({ sim: { itemsPerHashtag: 95, rejectKeys: ['revoked-key'] } });
 
-beforeAll(async () => {
-  database = await freshDatabase();
-  prefix = freshPrefix();
-  sim = await startSimulator({ itemsPerHashtag: 95, rejectKeys: ['revoked-key'] });
-  app = createApp(testConfig({ databaseUrl: database.url, queuePrefix: prefix.prefix, baseUrl: sim.baseUrl }), silentLogger);
-  app.startWorker();
-});
+beforeEach(() => t.sim.reset());
+afterEach(() => t.sim.configure({ faults: [] }));
 
-afterAll(async () => {
-  await app?.close();
-  await sim?.close();
-  await prefix?.clear();
-  await database?.drop();
-});
-
-beforeEach(() => sim.reset());
-afterEach(() => sim.configure({ faults: [] }));
-
-const db = () => app.database.db;
+const db = () => t.app.database.db;
 
 async function cachedRows(name: string) {
   return db().select().from(hashtags).where(eq(hashtags.name, name));
@@ -48,7 +29,7 @@ async function detailCharges(hashtagId: string | null) {
 
 /** An app of its own, under this file's prefix (cleared afterwards), for settings the shared one does not have. */
 async function withOtherApp(suffix: string, overrides: Partial<Config>, work: (other: App) => Promise<void>) {
-  const other = createApp(testConfig({ ...overrides, databaseUrl: database.url, queuePrefix: `${prefix.prefix}-${suffix}`, baseUrl: sim.baseUrl }), silentLogger);
+  const other = t.newApp(suffix, overrides);
   try {
     await work(other);
   } finally {
@@ -58,14 +39,14 @@ async function withOtherApp(suffix: string, overrides: Partial<Config>, work: (o
 
 describe('resolving hashtag names through the detail endpoint', () => {
   it('asks Crawlora once, records 8 credits, caches the detail, and answers later uses from the cache', async () => {
-    const [first] = await app.hashtags.resolve(['christmas']);
+    const [first] = await t.app.hashtags.resolve(['christmas']);
     const id = hashtagIdForName('christmas');
     expect(first).toMatchObject({ fromCache: false, hashtag: { id, name: 'christmas', title: 'christmas', videoCount: 95 } });
     expect(first!.hashtag.viewCount).toBeGreaterThan(0);
 
-    const [second] = await app.hashtags.resolve(['christmas']);
+    const [second] = await t.app.hashtags.resolve(['christmas']);
     expect(second).toMatchObject({ fromCache: true, hashtag: { id } });
-    expect(sim.stats().detailRequests).toBe(1);
+    expect(t.sim.stats().detailRequests).toBe(1);
 
     const charges = await detailCharges(id);
     expect(charges).toHaveLength(1);
@@ -75,68 +56,66 @@ describe('resolving hashtag names through the detail endpoint', () => {
   });
 
   it('treats #NewYear and newyear as the same hashtag: one request, one row', async () => {
-    const resolved = await app.hashtags.resolveRefs([parseHashtagRef('#NewYear'), parseHashtagRef('newyear')]);
+    const resolved = await t.app.hashtags.resolveRefs([parseHashtagRef('#NewYear'), parseHashtagRef('newyear')]);
     expect(resolved.map((hashtag) => hashtag.id)).toEqual([hashtagIdForName('newyear'), hashtagIdForName('newyear')]);
-    expect(sim.stats().detailRequests).toBe(1);
+    expect(t.sim.stats().detailRequests).toBe(1);
     expect(await cachedRows('newyear')).toHaveLength(1);
   });
 
   it('crawls a hashtag given by name under its id, resolving the name once over two crawls', async () => {
     const id = hashtagIdForName('halloween');
     for (let crawl = 0; crawl < 2; crawl += 1) {
-      const [resolved] = await app.hashtags.resolveRefs([parseHashtagRef('#Halloween')]);
-      const runs = await startCrawl(db(), app.queue, { hashtagIds: [resolved!.id], maxPages: null, maxItems: null });
-      const [run] = await waitForRuns(db(), runs.map((r) => r.id));
+      const [resolved] = await t.app.hashtags.resolveRefs([parseHashtagRef('#Halloween')]);
+      const [run] = await crawlAndWait(t.app, [resolved!.id]);
       expect(run).toMatchObject({ hashtagId: id, status: 'completed', items: 95 });
     }
-    expect(sim.stats().detailRequests).toBe(1);
-    const archived = await db().select({ id: hashtagVideos.videoId }).from(hashtagVideos).where(eq(hashtagVideos.hashtagId, id));
-    expect(archived.map((row) => row.id).sort()).toEqual(catalogueIds(id, 95).sort());
+    expect(t.sim.stats().detailRequests).toBe(1);
+    expect(await archivedIds(db(), id)).toEqual(catalogueIds(id, 95).sort());
   });
 
   it('asks again with refresh, and replaces the cached detail', async () => {
     const id = hashtagIdForName('easter');
-    const [before] = await app.hashtags.resolve(['easter']);
-    sim.configure({ hashtags: { [id]: { size: 120 } } });
-    const [after] = await app.hashtags.resolve(['easter'], { refresh: true });
+    const [before] = await t.app.hashtags.resolve(['easter']);
+    t.sim.configure({ hashtags: { [id]: { size: 120 } } });
+    const [after] = await t.app.hashtags.resolve(['easter'], { refresh: true });
     expect(after).toMatchObject({ fromCache: false, hashtag: { id, videoCount: 120 } });
     expect(after!.hashtag.resolvedAt.getTime()).toBeGreaterThanOrEqual(before!.hashtag.resolvedAt.getTime());
-    expect(sim.stats().detailRequests).toBe(2);
+    expect(t.sim.stats().detailRequests).toBe(2);
     expect(await cachedRows('easter')).toEqual([expect.objectContaining({ videoCount: 120 })]);
     expect(await detailCharges(id)).toHaveLength(2);
   });
 
   it('refuses an unknown hashtag with one line naming it, caches nothing, and records the billed answer', async () => {
-    const failure = app.hashtags.resolve(['unknownfoo']);
+    const failure = t.app.hashtags.resolve(['unknownfoo']);
     await expect(failure).rejects.toBeInstanceOf(UnknownHashtagError);
     await expect(failure).rejects.toThrow(/^hashtag 'unknownfoo' does not exist on TikTok \(Crawlora status 10205: hashtag not found\)[^\n]*$/);
-    expect(sim.stats().detailRequests).toBe(1);
+    expect(t.sim.stats().detailRequests).toBe(1);
     expect(await cachedRows('unknownfoo')).toHaveLength(0);
     expect(await detailCharges(null)).toHaveLength(1);
   });
 
   it('retries server errors and succeeds, paying only for the answer that came back', async () => {
-    sim.configure({ faults: [{ kind: '500', endpoint: 'detail', times: 2 }] });
-    const [resolved] = await app.hashtags.resolve(['valentine']);
+    t.sim.configure({ faults: [{ kind: '500', endpoint: 'detail', times: 2 }] });
+    const [resolved] = await t.app.hashtags.resolve(['valentine']);
     expect(resolved!.hashtag.id).toBe(hashtagIdForName('valentine'));
-    expect(sim.stats().detailRequests).toBe(3);
+    expect(t.sim.stats().detailRequests).toBe(3);
     expect(await detailCharges(hashtagIdForName('valentine'))).toHaveLength(1);
   });
 
   it('gives up after a few server errors with one line naming the hashtag', async () => {
-    sim.configure({ faults: [{ kind: '500', endpoint: 'detail' }] });
-    const failure = app.hashtags.resolve(['diwali']);
+    t.sim.configure({ faults: [{ kind: '500', endpoint: 'detail' }] });
+    const failure = t.app.hashtags.resolve(['diwali']);
     await expect(failure).rejects.toBeInstanceOf(TransientError);
     await expect(failure).rejects.toThrow(/^cannot resolve hashtag 'diwali' after 5 attempts: Crawlora answered HTTP 500[^\n]*$/);
-    expect(sim.stats().detailRequests).toBe(5);
+    expect(t.sim.stats().detailRequests).toBe(5);
     expect(await cachedRows('diwali')).toHaveLength(0);
   });
 
   it('waits out a 429 on the same key and then resolves', async () => {
-    sim.configure({ faults: [{ kind: '429', endpoint: 'detail', times: 1 }] });
-    const [resolved] = await app.hashtags.resolve(['eid']);
+    t.sim.configure({ faults: [{ kind: '429', endpoint: 'detail', times: 1 }] });
+    const [resolved] = await t.app.hashtags.resolve(['eid']);
     expect(resolved!.hashtag.id).toBe(hashtagIdForName('eid'));
-    expect(sim.stats().detailRequests).toBe(2);
+    expect(t.sim.stats().detailRequests).toBe(2);
   });
 
   it('says every key was refused when Crawlora refuses the only key', async () => {
@@ -145,7 +124,7 @@ describe('resolving hashtag names through the detail endpoint', () => {
       await expect(failure).rejects.toBeInstanceOf(ConfigError);
       await expect(failure).rejects.toThrow(/cannot resolve hashtag 'thanksgiving': every API key was refused by Crawlora \(401\/403\); set a valid CRAWLORA_API_KEY/);
     });
-    expect(sim.stats().detailRequests).toBe(1);
+    expect(t.sim.stats().detailRequests).toBe(1);
   });
 
   it("sends nothing when the key's daily cap has no room for the 8 credits", async () => {
@@ -154,6 +133,6 @@ describe('resolving hashtag names through the detail endpoint', () => {
       await expect(failure).rejects.toBeInstanceOf(RateLimitedError);
       await expect(failure).rejects.toThrow(/cannot resolve hashtag 'hanukkah': key key_\w+ reached its daily cap of 4 credits/);
     });
-    expect(sim.stats().detailRequests).toBe(0);
+    expect(t.sim.stats().detailRequests).toBe(0);
   });
 });

@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
 import { cancelRun, createRuns, pauseRun } from '../src/db/runs.js';
 import { crawlRuns, hashtagVideos, scheduleEvents, type CrawlRun } from '../src/db/schema.js';
@@ -17,33 +16,14 @@ import {
   type SchedulesQueue,
 } from '../src/schedules/schedules-queue.js';
 import { processFiring, type FiringDeps } from '../src/schedules/worker.js';
-import { startSimulator, type SimulatorHandle } from '../src/sim/server.js';
-import { runCli } from './support/cli.js';
+import { expectOneLineError, runCli } from './support/cli.js';
+import { useCrawlEnvironment } from './support/environment.js';
 import { waitForRuns } from './support/runs.js';
-import { freshDatabase, freshPrefix, SERVICES, silentLogger, testConfig, type TestDatabase } from './support/services.js';
+import { SERVICES, silentLogger } from './support/services.js';
 
-let database: TestDatabase;
-let prefix: ReturnType<typeof freshPrefix>;
-let sim: SimulatorHandle;
-let app: App;
+const t = useCrawlEnvironment({ sim: { itemsPerHashtag: 90 }, scheduler: true });
 
-beforeAll(async () => {
-  database = await freshDatabase();
-  prefix = freshPrefix();
-  sim = await startSimulator({ itemsPerHashtag: 90 });
-  app = createApp(testConfig({ databaseUrl: database.url, queuePrefix: prefix.prefix, baseUrl: sim.baseUrl }), silentLogger);
-  app.startWorker();
-  app.startScheduler();
-});
-
-afterAll(async () => {
-  await app?.close();
-  await sim?.close();
-  await prefix?.clear();
-  await database?.drop();
-});
-
-const db = () => app.database.db;
+const db = () => t.app.database.db;
 /** Seconds: only tests go below the one-minute minimum. */
 const everySecond = parseCadence({ every: '1s' }, { minimumMs: 1_000 });
 const hourly: Cadence = { kind: 'every', ms: 3_600_000 };
@@ -81,7 +61,7 @@ async function expectOneSchedulerAndOneFiringEach(queue: SchedulesQueue, hashtag
 
 describe('schedulers in Redis', () => {
   it('concurrent adds from several processes, and remove-then-add, leave one scheduler and one pending firing per hashtag', async () => {
-    const ownPrefix = `${prefix.prefix}-upserts`;
+    const ownPrefix = `${t.prefix}-upserts`;
     const connections = Array.from({ length: 5 }, () => new Redis(SERVICES.redisUrl, { maxRetriesPerRequest: null }));
     const queues = connections.map((connection) => createSchedulesQueue(connection, ownPrefix));
     const hashtagIds = Array.from({ length: 12 }, (_, index) => String(50_000 + index));
@@ -122,9 +102,9 @@ describe('schedulers in Redis', () => {
 describe('firings', () => {
   it('a schedule fires and crawls: the run is recorded as started by the schedule and archives the hashtag', async () => {
     const hashtagId = '71001';
-    await upsertSchedule(app.schedules, { hashtagId, cadence: everySecond, mode: 'full', maxPages: null });
+    await upsertSchedule(t.app.schedules, { hashtagId, cadence: everySecond, mode: 'full', maxPages: null });
     const started = await until('a started firing', async () => (await eventsOf(hashtagId)).find((event) => event.outcome === 'started'));
-    await removeSchedule(app.schedules, hashtagId);
+    await removeSchedule(t.app.schedules, hashtagId);
 
     const [run] = await waitForRuns(db(), [started.runId!]);
     expect(run).toMatchObject({ hashtagId, trigger: 'schedule', mode: 'full', status: 'completed', stopReason: 'end', items: 90 });
@@ -136,14 +116,14 @@ describe('firings', () => {
   it('skips firings while a run of the hashtag is still running, and records why; runs never overlap', async () => {
     const hashtagId = '71002';
     // Each page takes 1.5 s, so firings every second keep finding the run unfinished.
-    sim.configure({ faults: [{ kind: 'slow', hashtagId, delayMs: 1_500 }] });
+    t.sim.configure({ faults: [{ kind: 'slow', hashtagId, delayMs: 1_500 }] });
     try {
-      await upsertSchedule(app.schedules, { hashtagId, cadence: everySecond, mode: 'full', maxPages: 2 });
+      await upsertSchedule(t.app.schedules, { hashtagId, cadence: everySecond, mode: 'full', maxPages: 2 });
       const events = await until('two skipped firings', async () => {
         const all = await eventsOf(hashtagId);
         return all.filter((event) => event.outcome === 'skipped').length >= 2 && all;
       });
-      await removeSchedule(app.schedules, hashtagId);
+      await removeSchedule(t.app.schedules, hashtagId);
 
       const first = events.find((event) => event.outcome === 'started')!;
       const skippedWhileFirstRan = events.filter((event) => event.outcome === 'skipped' && event.reason?.startsWith(`run #${first.runId} `));
@@ -155,7 +135,7 @@ describe('firings', () => {
       const runs = await waitForRuns(db(), (await runsOf(hashtagId)).map((run) => run.id));
       for (let i = 1; i < runs.length; i++) expect(runs[i]!.createdAt.getTime()).toBeGreaterThanOrEqual(runs[i - 1]!.finishedAt!.getTime());
     } finally {
-      sim.configure({ faults: [] });
+      t.sim.configure({ faults: [] });
     }
   });
 
@@ -163,11 +143,11 @@ describe('firings', () => {
     const hashtagId = '71003';
     const [paused] = await createRuns(db(), [{ hashtagId }]);
     await pauseRun(db(), paused!.id, 'user', 'paused by a user');
-    await upsertSchedule(app.schedules, { hashtagId, cadence: everySecond, mode: 'incremental', maxPages: null });
+    await upsertSchedule(t.app.schedules, { hashtagId, cadence: everySecond, mode: 'incremental', maxPages: null });
     await until('a skipped firing', async () => (await eventsOf(hashtagId)).some((event) => event.outcome === 'skipped'));
     await cancelRun(db(), paused!.id);
     const started = await until('a started firing', async () => (await eventsOf(hashtagId)).find((event) => event.outcome === 'started'));
-    await removeSchedule(app.schedules, hashtagId);
+    await removeSchedule(t.app.schedules, hashtagId);
 
     const skipped = (await eventsOf(hashtagId)).filter((event) => event.outcome === 'skipped' && event.firedAt < started.firedAt);
     expect(skipped.length).toBeGreaterThanOrEqual(1);
@@ -179,11 +159,11 @@ describe('firings', () => {
   it('firings of one hashtag racing in several scheduler processes start exactly one run', async () => {
     const hashtagId = '71004';
     // The run stays unfinished for the whole race: its first page takes 5 s.
-    sim.configure({ faults: [{ kind: 'slow', hashtagId, delayMs: 5_000 }] });
-    await upsertSchedule(app.schedules, { hashtagId, cadence: hourly, mode: 'full', maxPages: 1 });
-    const pools = Array.from({ length: 4 }, () => openDatabase({ url: database.url, logger: silentLogger, maxConnections: 6 }));
+    t.sim.configure({ faults: [{ kind: 'slow', hashtagId, delayMs: 5_000 }] });
+    await upsertSchedule(t.app.schedules, { hashtagId, cadence: hourly, mode: 'full', maxPages: 1 });
+    const pools = Array.from({ length: 4 }, () => openDatabase({ url: t.database.url, logger: silentLogger, maxConnections: 6 }));
     try {
-      const deps: FiringDeps[] = pools.map((pool) => ({ db: pool.db, pages: app.queue, schedules: app.schedules, logger: silentLogger }));
+      const deps: FiringDeps[] = pools.map((pool) => ({ db: pool.db, pages: t.app.queue, schedules: t.app.schedules, logger: silentLogger }));
       const dueBase = Date.now();
       const outcomes = await Promise.all(Array.from({ length: 16 }, (_, i) => processFiring(firingJob(hashtagId, dueBase + i), deps[i % deps.length]!)));
 
@@ -194,20 +174,20 @@ describe('firings', () => {
       expect(await eventsOf(hashtagId)).toHaveLength(16);
       for (const run of runs) await cancelRun(db(), run.id);
     } finally {
-      sim.configure({ faults: [] });
-      await removeSchedule(app.schedules, hashtagId);
+      t.sim.configure({ faults: [] });
+      await removeSchedule(t.app.schedules, hashtagId);
       await Promise.all(pools.map((pool) => pool.close()));
     }
   });
 
   it('a firing processed twice (a stalled job retried) is recorded once and starts one run', async () => {
     const hashtagId = '71005';
-    await upsertSchedule(app.schedules, { hashtagId, cadence: hourly, mode: 'full', maxPages: 1 });
+    await upsertSchedule(t.app.schedules, { hashtagId, cadence: hourly, mode: 'full', maxPages: 1 });
     const job = firingJob(hashtagId, Date.now());
-    const deps: FiringDeps = { db: db(), pages: app.queue, schedules: app.schedules, logger: silentLogger };
+    const deps: FiringDeps = { db: db(), pages: t.app.queue, schedules: t.app.schedules, logger: silentLogger };
     expect(await processFiring(job, deps)).toBe('started');
     expect(await processFiring(job, deps)).toBe('started');
-    await removeSchedule(app.schedules, hashtagId);
+    await removeSchedule(t.app.schedules, hashtagId);
 
     expect(await eventsOf(hashtagId)).toHaveLength(1);
     const runs = await runsOf(hashtagId);
@@ -217,9 +197,9 @@ describe('firings', () => {
 
   it('a firing that was already due when its schedule was removed starts nothing', async () => {
     const hashtagId = '71006';
-    await upsertSchedule(app.schedules, { hashtagId, cadence: hourly, mode: 'full', maxPages: null });
-    await removeSchedule(app.schedules, hashtagId);
-    const deps: FiringDeps = { db: db(), pages: app.queue, schedules: app.schedules, logger: silentLogger };
+    await upsertSchedule(t.app.schedules, { hashtagId, cadence: hourly, mode: 'full', maxPages: null });
+    await removeSchedule(t.app.schedules, hashtagId);
+    const deps: FiringDeps = { db: db(), pages: t.app.queue, schedules: t.app.schedules, logger: silentLogger };
     expect(await processFiring(firingJob(hashtagId, Date.now()), deps)).toBe('skipped');
     expect(await runsOf(hashtagId)).toHaveLength(0);
     expect((await eventsOf(hashtagId)).map((event) => event.reason)).toEqual(['the schedule was removed before this firing ran']);
@@ -227,14 +207,7 @@ describe('firings', () => {
 });
 
 describe('hashtag-archiver schedule', () => {
-  const cliEnv = () => ({ DATABASE_URL: database.url, HA_QUEUE_PREFIX: `${prefix.prefix}-cli` });
-
-  function expectOneLineError(result: { code: number | null; stderr: string }, pattern: RegExp) {
-    expect(result.code).toBe(2);
-    const lines = result.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(pattern);
-  }
+  const cliEnv = () => t.cliEnv({ HA_QUEUE_PREFIX: `${t.prefix}-cli` });
 
   it('adds, updates, lists and removes schedules', async () => {
     const added = await runCli(['schedule', 'add', '81001', '81002', '--every', '6h', '--mode', 'incremental', '--max-pages', '5'], cliEnv());
@@ -256,25 +229,25 @@ describe('hashtag-archiver schedule', () => {
   it('lists the last run and the last firing of a schedule', async () => {
     const hashtagId = '81004';
     const [run] = await startedFiring(hashtagId);
-    const listed = await runCli(['schedule', 'list'], { DATABASE_URL: database.url, HA_QUEUE_PREFIX: prefix.prefix });
-    await removeSchedule(app.schedules, hashtagId);
+    const listed = await runCli(['schedule', 'list'], t.cliEnv());
+    await removeSchedule(t.app.schedules, hashtagId);
     expect(listed.stdout).toMatch(new RegExp(`│ ${hashtagId}\\s+│ every 1h\\s+│ full\\s+│ 1\\s+│ \\S+Z\\s+│ #${run!.id} completed \\(max-pages\\)\\s+│ started \\S+Z\\s+│`));
   });
 
   it('refuses bad intervals and patterns with one line, before touching anything', async () => {
-    expectOneLineError(await runCli(['schedule', 'add', '81005', '--every', '10s'], cliEnv()), /^error: --every: '10s' is shorter than 1m; give 1m or more$/);
-    expectOneLineError(await runCli(['schedule', 'add', '81005', '--every', 'often'], cliEnv()), /^error: --every: 'often' is not an interval/);
-    expectOneLineError(await runCli(['schedule', 'add', '81005', '--cron', '0 */6 * * mon-xyz'], cliEnv()), /^error: --cron: '0 \*\/6 \* \* mon-xyz' is not a cron pattern/);
-    expectOneLineError(await runCli(['schedule', 'add', '81005'], cliEnv()), /^error: give exactly one of --every/);
-    expectOneLineError(await runCli(['schedule', 'add', 'tag!', '--every', '1h'], cliEnv()), /^error: hashtag id 'tag!' is not a number/);
+    expectOneLineError(await runCli(['schedule', 'add', '81005', '--every', '10s'], cliEnv()), /^error: --every: '10s' is shorter than 1m; give 1m or more$/, 2);
+    expectOneLineError(await runCli(['schedule', 'add', '81005', '--every', 'often'], cliEnv()), /^error: --every: 'often' is not an interval/, 2);
+    expectOneLineError(await runCli(['schedule', 'add', '81005', '--cron', '0 */6 * * mon-xyz'], cliEnv()), /^error: --cron: '0 \*\/6 \* \* mon-xyz' is not a cron pattern/, 2);
+    expectOneLineError(await runCli(['schedule', 'add', '81005'], cliEnv()), /^error: give exactly one of --every/, 2);
+    expectOneLineError(await runCli(['schedule', 'add', 'tag!', '--every', '1h'], cliEnv()), /^error: hashtag 'tag!' is neither a numeric id nor a name/, 2);
     expect((await runCli(['schedule', 'list'], cliEnv())).stdout).toMatch(/^no schedules/);
   });
 });
 
 /** One firing processed and its run finished, for the list to show. */
 async function startedFiring(hashtagId: string): Promise<CrawlRun[]> {
-  await upsertSchedule(app.schedules, { hashtagId, cadence: hourly, mode: 'full', maxPages: 1 });
-  const deps: FiringDeps = { db: db(), pages: app.queue, schedules: app.schedules, logger: silentLogger };
+  await upsertSchedule(t.app.schedules, { hashtagId, cadence: hourly, mode: 'full', maxPages: 1 });
+  const deps: FiringDeps = { db: db(), pages: t.app.queue, schedules: t.app.schedules, logger: silentLogger };
   expect(await processFiring(firingJob(hashtagId, Date.now(), 1), deps)).toBe('started');
   return waitForRuns(db(), (await runsOf(hashtagId)).map((run) => run.id));
 }

@@ -1,40 +1,25 @@
 import { Redis } from 'ioredis';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
 import { createLogger } from '../src/logger.js';
-import { startSimulator, type SimulatorHandle } from '../src/sim/server.js';
 import { runCli } from './support/cli.js';
-import { freshDatabase, freshPrefix, SERVICES, silentLogger, type TestDatabase } from './support/services.js';
+import { useCrawlEnvironment } from './support/environment.js';
+import { SERVICES, silentLogger } from './support/services.js';
 
 const GOOD_KEY = 'sk-live-GOOD-0123456789abcdef';
 const REVOKED_KEY = 'sk-live-REVOKED-fedcba9876543210';
 
-let database: TestDatabase;
-let prefix: ReturnType<typeof freshPrefix>;
-let sim: SimulatorHandle;
+const t = useCrawlEnvironment({
+  sim: { itemsPerHashtag: 90, rejectKeys: [REVOKED_KEY], faults: [{ kind: '500', times: 1 }, { kind: 'truncated', times: 1 }] },
+  app: false,
+});
 let output = '';
 
 beforeAll(async () => {
-  database = await freshDatabase();
-  prefix = freshPrefix();
-  sim = await startSimulator({ itemsPerHashtag: 90, rejectKeys: [REVOKED_KEY], faults: [{ kind: '500', times: 1 }, { kind: 'truncated', times: 1 }] });
-  const result = await runCli(['crawl', '777', '778', '--wait'], {
-    DATABASE_URL: database.url,
-    HA_QUEUE_PREFIX: prefix.prefix,
-    CRAWLORA_BASE_URL: sim.baseUrl,
-    CRAWLORA_API_KEY: `${REVOKED_KEY},${GOOD_KEY}`,
-    CRAWLORA_PLAN: 'enterprise',
-    LOG_LEVEL: 'debug',
-  });
+  const result = await runCli(['crawl', '777', '778', '--wait'], t.cliEnv({ CRAWLORA_API_KEY: `${REVOKED_KEY},${GOOD_KEY}`, CRAWLORA_PLAN: 'enterprise', LOG_LEVEL: 'debug' }));
   expect(result.code).toBe(0);
   output = result.stdout + result.stderr;
-});
-
-afterAll(async () => {
-  await sim?.close();
-  await prefix?.clear();
-  await database?.drop();
 });
 
 describe('API keys never leave memory in clear', () => {
@@ -47,7 +32,7 @@ describe('API keys never leave memory in clear', () => {
 
   it('are absent from every Redis key and value under the queue prefix', async () => {
     const redis = new Redis(SERVICES.redisUrl);
-    const keys = await redis.keys(`${prefix.prefix}*`);
+    const keys = await redis.keys(`${t.prefix}*`);
     expect(keys.length).toBeGreaterThan(0);
     const dump = [keys.join('\n')];
     for (const key of keys) {
@@ -64,7 +49,7 @@ describe('API keys never leave memory in clear', () => {
   });
 
   it('are absent from every row of every table', async () => {
-    const db = openDatabase({ url: database.url, logger: silentLogger });
+    const db = openDatabase({ url: t.database.url, logger: silentLogger });
     try {
       const tables = await db.db.execute<{ table_name: string }>(
         sql`select table_name from information_schema.tables where table_schema = 'public'`,

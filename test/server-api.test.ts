@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CrawlRun } from '../src/db/schema.js';
 import { startCrawl } from '../src/queue/start-crawl.js';
 import { catalogueIds } from '../src/sim/server.js';
-import { waitForRuns } from './support/runs.js';
+import { crawlAndWait } from './support/runs.js';
 import { startTestServer, waitForQueueIdle, waitForStatus, type TestServer } from './support/server.js';
 
 let t: TestServer;
@@ -20,10 +20,7 @@ beforeEach(() => t.sim.reset());
 
 const db = () => t.app.database.db;
 
-async function crawl(hashtagIds: string[], maxPages: number | null = null): Promise<CrawlRun[]> {
-  const runs = await startCrawl(db(), t.app.queue, { hashtagIds, maxPages, maxItems: null });
-  return waitForRuns(db(), runs.map((run) => run.id));
-}
+const crawl = (hashtagIds: string[], maxPages: number | null = null): Promise<CrawlRun[]> => crawlAndWait(t.app, hashtagIds, { maxPages });
 
 async function json(path: string, init?: RequestInit): Promise<{ status: number; body: any }> {
   const response = await t.request(path, init);

@@ -1,15 +1,12 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { shorten } from '../src/cli/stats.js';
 import { createRuns } from '../src/db/runs.js';
 import { hashtagVideos, type CrawlRun } from '../src/db/schema.js';
-import { startCrawl } from '../src/queue/start-crawl.js';
 import { catalogueItem } from '../src/sim/catalogue.js';
-import { startSimulator, type SimulatorHandle } from '../src/sim/server.js';
-import { runCli } from './support/cli.js';
-import { waitForRuns } from './support/runs.js';
-import { freshDatabase, freshPrefix, silentLogger, testConfig, type TestDatabase } from './support/services.js';
+import { expectOneLineError, runCli } from './support/cli.js';
+import { useCrawlEnvironment } from './support/environment.js';
+import { crawlAndWait } from './support/runs.js';
 
 const HASHTAG = '920001';
 const SIZE = 100;
@@ -17,40 +14,20 @@ const SIZE = 100;
 const EMPTY = '920002';
 const UNKNOWN = '929999';
 
-let database: TestDatabase;
-let prefix: ReturnType<typeof freshPrefix>;
-let sim: SimulatorHandle;
-let app: App;
-let env: Record<string, string>;
+const t = useCrawlEnvironment({ sim: { itemsPerHashtag: SIZE } });
 /** Oldest first. */
 let runs: CrawlRun[];
 
 beforeAll(async () => {
-  database = await freshDatabase();
-  prefix = freshPrefix();
-  sim = await startSimulator({ itemsPerHashtag: SIZE });
-  app = createApp(testConfig({ databaseUrl: database.url, queuePrefix: prefix.prefix, baseUrl: sim.baseUrl }), silentLogger);
-  app.startWorker();
-  const crawl = async (maxPages: number | null) => {
-    const started = await startCrawl(app.database.db, app.queue, { hashtagIds: [HASHTAG], maxPages, maxItems: null });
-    return waitForRuns(app.database.db, started.map((run) => run.id));
-  };
+  const crawl = (maxPages: number | null) => crawlAndWait(t.app, [HASHTAG], { maxPages });
   // A full crawl, a shorter re-crawl, and a run that fails: three runs, two statuses.
   const [full] = await crawl(null);
   const [short] = await crawl(1);
-  sim.configure({ faults: [{ kind: '400', hashtagId: HASHTAG }] });
+  t.sim.configure({ faults: [{ kind: '400', hashtagId: HASHTAG }] });
   const [failed] = await crawl(null);
   runs = [full!, short!, failed!];
   expect(runs.map((run) => run.status)).toEqual(['completed', 'completed', 'failed']);
-  await createRuns(app.database.db, [{ hashtagId: EMPTY, maxPages: null, maxItems: null }]);
-  env = { DATABASE_URL: database.url, HA_QUEUE_PREFIX: prefix.prefix };
-});
-
-afterAll(async () => {
-  await app?.close();
-  await sim?.close();
-  await prefix?.clear();
-  await database?.drop();
+  await createRuns(t.app.database.db, [{ hashtagId: EMPTY, maxPages: null, maxItems: null }]);
 });
 
 interface ServedItem {
@@ -68,22 +45,15 @@ function served(): ServedItem[] {
   });
 }
 
-function expectOneLineError(result: { code: number | null; stderr: string }, pattern: RegExp) {
-  expect(result.code).not.toBe(0);
-  const lines = result.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
-
 describe('hashtag-archiver stats', () => {
   it('--json reports what the archived items and the runs add up to', async () => {
-    const result = await runCli(['stats', HASHTAG, '--json'], env);
+    const result = await runCli(['stats', HASHTAG, '--json'], t.cliEnv());
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const stats = JSON.parse(result.stdout);
 
     const items = served();
-    const links = await app.database.db.select().from(hashtagVideos).where(eq(hashtagVideos.hashtagId, HASHTAG));
+    const links = await t.app.database.db.select().from(hashtagVideos).where(eq(hashtagVideos.hashtagId, HASHTAG));
     const top = [...items]
       .sort((a, b) => b.stats.playCount - a.stats.playCount || (a.id < b.id ? -1 : 1))
       .slice(0, 10)
@@ -115,7 +85,7 @@ describe('hashtag-archiver stats', () => {
   });
 
   it('prints the same figures as text, with the top videos in a table', async () => {
-    const result = await runCli(['stats', HASHTAG], env);
+    const result = await runCli(['stats', HASHTAG], t.cliEnv());
     expect(result.code).toBe(0);
     const items = served();
     const totalPlays = items.reduce((sum, item) => sum + item.stats.playCount, 0);
@@ -127,13 +97,13 @@ describe('hashtag-archiver stats', () => {
   });
 
   it('a crawled hashtag without videos has zero counts and exits 0', async () => {
-    const result = await runCli(['stats', EMPTY, '--json'], env);
+    const result = await runCli(['stats', EMPTY, '--json'], t.cliEnv());
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ videos: 0, authors: 0, firstSeenAt: null, lastSeenAt: null, totalPlays: 0, topVideos: [] });
   });
 
   it('an unknown hashtag is one line telling to crawl it', async () => {
-    const result = await runCli(['stats', UNKNOWN], env);
+    const result = await runCli(['stats', UNKNOWN], t.cliEnv());
     expectOneLineError(result, new RegExp(`^error: hashtag ${UNKNOWN} is not in the archive; crawl it first with 'hashtag-archiver crawl ${UNKNOWN}'$`));
     expect(result.stdout).toBe('');
   });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../../bin/hashtag-archiver.js', import.meta.url));
 
@@ -29,4 +30,23 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** The variables that point a CLI child at one test file's database, queue prefix and (when given) simulator, then `extra`. */
+export function cliEnv(target: { databaseUrl: string; queuePrefix: string; baseUrl?: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: target.databaseUrl,
+    HA_QUEUE_PREFIX: target.queuePrefix,
+    ...(target.baseUrl === undefined ? {} : { CRAWLORA_BASE_URL: target.baseUrl }),
+    ...extra,
+  };
+}
+
+/** How the CLI refuses: exactly one line on stderr matching `pattern`, and exit `code` (any non-zero code when not given). */
+export function expectOneLineError(result: Pick<CliResult, 'code' | 'stderr'>, pattern: RegExp, code?: number): void {
+  if (code === undefined) expect(result.code).not.toBe(0);
+  else expect(result.code).toBe(code);
+  const lines = result.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
 }

@@ -1,7 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eq } from 'drizzle-orm';
+import type { App } from '../../src/app.js';
 import type { Db } from '../../src/db/client.js';
 import { FINISHED_STATUSES, getRuns } from '../../src/db/runs.js';
-import type { CrawlRun } from '../../src/db/schema.js';
+import { hashtagVideos, type CrawlRun } from '../../src/db/schema.js';
+import { startCrawl, type CrawlOptions } from '../../src/queue/start-crawl.js';
+import type { SimulatorHandle } from '../../src/sim/server.js';
 
 /** Polls Postgres until every run has ended (completed, failed, cancelled); fails the test after `timeoutMs`. */
 export async function waitForRuns(db: Db, runIds: number[], timeoutMs = 45_000): Promise<CrawlRun[]> {
@@ -14,4 +18,21 @@ export async function waitForRuns(db: Db, runIds: number[], timeoutMs = 45_000):
     }
     await sleep(50);
   }
+}
+
+/** Most tests crawl and then look at the finished runs: starts the runs (no page or item limit unless given) and waits for them. */
+export async function crawlAndWait(app: Pick<App, 'database' | 'queue'>, hashtagIds: string[], options: Partial<CrawlOptions> = {}): Promise<CrawlRun[]> {
+  const runs = await startCrawl(app.database.db, app.queue, { hashtagIds, maxPages: null, maxItems: null, ...options });
+  return waitForRuns(app.database.db, runs.map((run) => run.id));
+}
+
+/** The video ids archived under a hashtag, sorted, to compare with what the simulator served. */
+export async function archivedIds(db: Db, hashtagId: string): Promise<string[]> {
+  const rows = await db.select({ id: hashtagVideos.videoId }).from(hashtagVideos).where(eq(hashtagVideos.hashtagId, hashtagId));
+  return rows.map((row) => row.id).sort();
+}
+
+/** The page requests the simulator saw for one hashtag since its last reset, oldest first. */
+export function requestsFor(sim: Pick<SimulatorHandle, 'stats'>, hashtagId: string) {
+  return sim.stats().pageRequests.filter((request) => request.hashtagId === hashtagId);
 }

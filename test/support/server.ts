@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createApp, type App, type AppOptions } from '../../src/app.js';
+import type { App, AppOptions } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { getRun } from '../../src/db/runs.js';
 import type { CrawlRun } from '../../src/db/schema.js';
 import type { PagesQueue } from '../../src/queue/pages-queue.js';
 import { DASHBOARD_PARTS, startServer, type RunningServer, type ServerPart } from '../../src/server/server.js';
-import { startSimulator, type SimOptions, type SimulatorHandle } from '../../src/sim/server.js';
-import { freshDatabase, freshPrefix, silentLogger, testConfig, type TestDatabase } from './services.js';
+import type { SimOptions, SimulatorHandle } from '../../src/sim/server.js';
+import { startCrawlEnvironment } from './environment.js';
 
 const CLI_BIN = fileURLToPath(new URL('../../bin/hashtag-archiver.js', import.meta.url));
 
@@ -30,23 +30,23 @@ export interface TestServerOptions {
 
 /** A real server on 127.0.0.1:0 over a fresh database and queue prefix, with a worker crawling a simulator. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const database: TestDatabase = await freshDatabase();
-  const prefix = freshPrefix();
-  const sim = await startSimulator({ itemsPerHashtag: 90, ...options.sim });
-  const app = createApp(testConfig({ databaseUrl: database.url, queuePrefix: prefix.prefix, baseUrl: sim.baseUrl, ...options.config }), silentLogger, options.app);
-  app.startWorker();
-  const server = await startServer(app, { host: '127.0.0.1', port: 0, parts: options.parts ?? DASHBOARD_PARTS });
+  const environment = await startCrawlEnvironment({ sim: { itemsPerHashtag: 90, ...options.sim }, config: options.config, appOptions: options.app });
+  const app = environment.app;
+  let server: RunningServer;
+  try {
+    server = await startServer(app, { host: '127.0.0.1', port: 0, parts: options.parts ?? DASHBOARD_PARTS });
+  } catch (error) {
+    await environment.close();
+    throw error;
+  }
   return {
     app,
     server,
-    sim,
+    sim: environment.sim,
     request: (path, init) => fetch(`${server.url}${path}`, { redirect: 'manual', ...init }),
     async close() {
       await server.close();
-      await app.close();
-      await sim.close();
-      await prefix.clear();
-      await database.drop();
+      await environment.close();
     },
   };
 }
