@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm install --no-audit --no-fund
-bash scripts/services.sh up
+bash scripts/services.sh up >&2
 given_db=${DATABASE_URL:-}
 given_redis=${REDIS_URL:-}
 set -a
