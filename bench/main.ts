@@ -3,7 +3,7 @@
  * its per-page overhead, memory, and how it scales. Every figure is measured twice; the table
  * shows min and max. The last line is `e2e/raw ratio: <number>`.
  *
- * Runs on the services `scripts/services.sh up` started (bench/run.sh sources .services/env),
+ * Runs on the services `scripts/services.sh up` started (scripts/with-services.sh exports their URLs),
  * each measurement in a database and queue prefix of its own, all removed afterwards.
  */
 import os from 'node:os';

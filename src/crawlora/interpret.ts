@@ -70,7 +70,8 @@ export function interpretHashtagPage(response: WireResponse): HashtagPage {
  */
 export function billedJson(response: WireResponse): unknown {
   const { status } = response;
-  const upstreamMsg = messageOf(response.body);
+  // Only failures are worth the cost of reading their message: a 2xx page is ~500 KB of JSON.
+  const upstreamMsg = status >= 200 && status < 300 ? '' : messageOf(response.body);
   if (status === 400) {
     throw new InvalidInputError(`Crawlora refused the request as invalid input (400${upstreamMsg})`);
   }
@@ -94,7 +95,7 @@ export function billedJson(response: WireResponse): unknown {
   }
 
   // From here on the response was 2xx, so Crawlora billed it whatever it holds.
-  if (response.body.trim() === '') {
+  if (/^\s*$/.test(response.body)) {
     throw new TransientError('Crawlora answered 2xx with an empty body', { charged: true });
   }
   try {

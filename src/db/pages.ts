@@ -1,7 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { crawlPages, type CrawlPage } from './schema.js';
-import { recordCharge } from './ledger.js';
 import type { VideoRow } from './video-row.js';
 import type { Decision } from '../queue/decide.js';
 
@@ -24,17 +23,16 @@ export type PageCommitResult = { committed: true; newItems: number; decision: De
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 /**
- * Stores one fetched page as one transaction: the page row first (so a second commit of the
- * same page waits on its primary key, then backs off without touching anything), then the
- * videos and their hashtag links as one statement each, the ledger entry, and the run's
- * counters and, when this page ends the run, its final status.
+ * Stores one fetched page as one transaction of three statements: the page row first (so a
+ * second commit of the same page waits on its primary key, then backs off without touching
+ * anything), then the videos with their snapshots and hashtag links, then the page's outcome,
+ * the ledger entry and the run's counters — and, when this page ends the run, its final status.
  *
  * The whole page travels as a single jsonb parameter expanded by Postgres, so the
  * 65,534-parameter limit never applies whatever the page size, and Node builds no placeholders.
  */
 export async function commitPage(db: Db, page: PageCommit): Promise<PageCommitResult> {
   return db.transaction(async (tx) => {
-    const pageKey = and(eq(crawlPages.runId, page.runId), eq(crawlPages.pageNumber, page.pageNumber));
     const inserted = await tx
       .insert(crawlPages)
       .values({ runId: page.runId, pageNumber: page.pageNumber, cursor: page.cursor, hasMore: page.hasMore, itemCount: page.rows.length })
@@ -49,27 +47,22 @@ export async function commitPage(db: Db, page: PageCommit): Promise<PageCommitRe
     const newItems = page.rows.length === 0 ? 0 : await upsertVideos(tx, page);
     const decision = page.decide(newItems);
     const stopReason = decision.kind === 'stop' ? decision.reason : null;
-    await tx
-      .update(crawlPages)
-      .set({
-        newItems,
-        nextCursor: decision.kind === 'continue' ? decision.nextCursor : null,
-        emptyStreak: decision.emptyStreak,
-        staleStreak: decision.staleStreak,
-      })
-      .where(pageKey);
-    await recordCharge(tx, {
-      keyFingerprint: page.keyFingerprint,
-      endpoint: 'hashtags',
-      hashtagId: page.hashtagId,
-      runId: page.runId,
-      credits: page.credits,
-    });
     const stopping = stopReason !== null;
-    // A run paused or cancelled meanwhile keeps that status: only a live run completes.
+    // The page's outcome, its ledger entry and the run's counters in one round trip. A run paused
+    // or cancelled meanwhile keeps that status: only a live run completes.
     await tx.execute(sql`
+      WITH page AS (
+        UPDATE crawl_pages SET
+          new_items = ${newItems}, next_cursor = ${decision.kind === 'continue' ? decision.nextCursor : null}::text,
+          empty_streak = ${decision.emptyStreak}, stale_streak = ${decision.staleStreak}
+        WHERE run_id = ${page.runId} AND page_number = ${page.pageNumber}
+      ), charge AS (
+        INSERT INTO credit_ledger (key_fingerprint, endpoint, hashtag_id, run_id, credits)
+        VALUES (${page.keyFingerprint}, 'hashtags', ${page.hashtagId}, ${page.runId}, ${page.credits})
+      )
       UPDATE crawl_runs SET
         pages = pages + 1, items = items + ${page.rows.length}, new_items = new_items + ${newItems},
+        credits = credits + ${page.credits},
         status = CASE WHEN ${stopping} AND status IN ('queued', 'running') THEN 'completed' ELSE status END,
         stop_reason = CASE WHEN ${stopping} THEN ${stopReason}::text ELSE stop_reason END,
         finished_at = CASE WHEN ${stopping} AND status IN ('queued', 'running') THEN now() ELSE finished_at END
@@ -78,11 +71,13 @@ export async function commitPage(db: Db, page: PageCommit): Promise<PageCommitRe
   });
 }
 
-/** Returns how many of the page's videos were new to this hashtag. */
+/**
+ * Videos, their stats snapshots and their links to the hashtag in one statement, so the page's
+ * JSON is parsed once and travels once. Returns how many videos were new to this hashtag:
+ * xmax = 0 only on a freshly inserted row.
+ */
 async function upsertVideos(tx: Tx, page: PageCommit): Promise<number> {
-  // The videos upsert feeds the stats history in the same statement: one snapshot per sighting,
-  // and the page's JSON is parsed once.
-  await tx.execute(sql`
+  const result = await tx.execute<{ new_items: number }>(sql`
     WITH upserted AS (
       INSERT INTO videos (id, author_id, author_unique_id, description, create_time,
         play_count, digg_count, comment_count, share_count, collect_count, music_id, raw, first_seen_at, last_seen_at)
@@ -98,19 +93,16 @@ async function upsertVideos(tx: Tx, page: PageCommit): Promise<number> {
         share_count = excluded.share_count, collect_count = excluded.collect_count, music_id = excluded.music_id,
         raw = excluded.raw, last_seen_at = excluded.last_seen_at
       RETURNING id, play_count, digg_count, comment_count, share_count, collect_count
-    )
-    INSERT INTO video_snapshots (video_id, run_id, play_count, digg_count, comment_count, share_count, collect_count)
-    SELECT id, ${page.runId}::int, play_count, digg_count, comment_count, share_count, collect_count FROM upserted`);
-  // xmax = 0 only on a freshly inserted row: that is how the run counts videos new to this hashtag.
-  const result = await tx.execute<{ new_items: number }>(sql`
-    WITH upserted AS (
+    ), snapshots AS (
+      INSERT INTO video_snapshots (video_id, run_id, play_count, digg_count, comment_count, share_count, collect_count)
+      SELECT id, ${page.runId}::int, play_count, digg_count, comment_count, share_count, collect_count FROM upserted
+    ), links AS (
       INSERT INTO hashtag_videos (hashtag_id, video_id, run_id, last_run_id, first_seen_at, last_seen_at)
-      SELECT ${page.hashtagId}, ids.id, ${page.runId}::int, ${page.runId}::int, now(), now()
-      FROM jsonb_array_elements_text(${JSON.stringify(page.rows.map((row) => row.id))}::jsonb) AS ids(id)
+      SELECT ${page.hashtagId}, id, ${page.runId}::int, ${page.runId}::int, now(), now() FROM upserted
       ON CONFLICT (hashtag_id, video_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_run_id = excluded.last_run_id
       RETURNING (xmax = 0) AS inserted
     )
-    SELECT count(*) FILTER (WHERE inserted)::int AS new_items FROM upserted`);
+    SELECT count(*) FILTER (WHERE inserted)::int AS new_items FROM links`);
   return result.rows[0]?.new_items ?? 0;
 }
 

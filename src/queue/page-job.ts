@@ -67,7 +67,7 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
     await pauseRun(deps.db, run.id, 'budget', `budget of ${run.budgetCredits} credits reached (${run.credits} spent); resume with a larger --budget-credits`);
     return 'paused';
   }
-  await markRunning(deps.db, data.runId);
+  if (run.status === 'queued') await markRunning(deps.db, data.runId);
 
   const settings = deps.settings();
   const key = await takeKey(job, token, deps);
