@@ -46,14 +46,6 @@ export async function noteError(db: Db, runId: number, error: string): Promise<v
   await db.update(crawlRuns).set({ lastError: error }).where(eq(crawlRuns.id, runId));
 }
 
-/** A billed response that brought no page (a 2xx reporting a failure, a truncated body) still costs the run. */
-export async function addCredits(db: Db, runId: number, credits: number): Promise<void> {
-  await db
-    .update(crawlRuns)
-    .set({ credits: sql`${crawlRuns.credits} + ${credits}` })
-    .where(eq(crawlRuns.id, runId));
-}
-
 export interface ResumePoint {
   run: CrawlRun;
   pageNumber: number;
