@@ -1,20 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
+import { adminStatement, deleteKeysUnder, dropDatabase, forEachKeyUnder, SERVICES } from '../test/support/services.js';
 
 /**
  * Fresh databases and queue prefixes on the services `scripts/services.sh up` started, each
  * registered for cleanup so an interrupted bench (Ctrl-C, a thrown error) leaves nothing behind.
  */
 
-export const SERVICES = {
-  databaseUrl: process.env.DATABASE_URL ?? 'postgres://archiver:archiver@127.0.0.1:54329/archiver',
-  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:63790',
-};
+export { SERVICES };
 
 export const benchLogger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
 
@@ -68,7 +65,7 @@ export async function freshDatabase(): Promise<BenchDatabase> {
   };
   // Registered before it exists: an interruption during CREATE or the migrations still drops it.
   cleanups.set(name, drop);
-  await admin(`CREATE DATABASE ${name}`);
+  await adminStatement(`CREATE DATABASE ${name}`);
   const url = new URL(SERVICES.databaseUrl);
   url.pathname = `/${name}`;
   const database = openDatabase({ url: url.toString(), logger: benchLogger, maxConnections: 1 });
@@ -80,39 +77,6 @@ export async function freshDatabase(): Promise<BenchDatabase> {
   return { url: url.toString(), name, drop };
 }
 
-/**
- * FORCE ends our own stray connections; it is refused (42501) when an autovacuum worker is in
- * the database, and a plain DROP then waits for that worker to be cancelled.
- */
-async function dropDatabase(name: string): Promise<void> {
-  try {
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } catch (err) {
-    if ((err as { code?: string }).code !== '42501') throw err;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await admin(`DROP DATABASE IF EXISTS ${name}`);
-        return;
-      } catch (retryErr) {
-        if (attempt >= 10) throw retryErr;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    }
-  }
-}
-
-async function admin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: SERVICES.databaseUrl });
-  // A Postgres restart by another user of the services must fail the statement, not the process.
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Every prefix this process made, for a last sweep. */
 const madePrefixes = new Set<string>();
 
@@ -120,14 +84,7 @@ const madePrefixes = new Set<string>();
 export async function sweepPrefixes(): Promise<void> {
   const redis = new Redis(SERVICES.redisUrl);
   try {
-    for (const prefix of madePrefixes) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    }
+    for (const prefix of madePrefixes) await deleteKeysUnder(redis, prefix);
   } finally {
     redis.disconnect();
   }
@@ -147,12 +104,7 @@ export function freshPrefix(label = 'bench'): BenchPrefix {
   const eachKey = async (visit: (redis: Redis, keys: string[]) => Promise<void>) => {
     const redis = new Redis(SERVICES.redisUrl);
     try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        if (keys.length > 0) await visit(redis, keys);
-        cursor = next;
-      } while (cursor !== '0');
+      await forEachKeyUnder(redis, prefix, (keys) => visit(redis, keys));
     } finally {
       redis.disconnect();
     }

@@ -24,10 +24,7 @@ export interface TestDatabase {
 /** A database of its own for one test file, migrated, dropped afterwards. */
 export async function freshDatabase(): Promise<TestDatabase> {
   const name = `ha_test_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: SERVICES.databaseUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  await adminStatement(`CREATE DATABASE ${name}`);
   const url = new URL(SERVICES.databaseUrl);
   url.pathname = `/${name}`;
   const database = openDatabase({ url: url.toString(), logger: silentLogger });
@@ -38,10 +35,7 @@ export async function freshDatabase(): Promise<TestDatabase> {
     database,
     async drop() {
       await database.close();
-      const client = new pg.Client({ connectionString: SERVICES.databaseUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
+      await dropDatabase(name);
     },
   };
 }
@@ -53,15 +47,63 @@ export function freshPrefix(): { prefix: string; clear(): Promise<void> } {
     prefix,
     async clear() {
       const redis = new Redis(SERVICES.redisUrl);
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-      await redis.quit();
+      try {
+        await deleteKeysUnder(redis, prefix);
+      } finally {
+        redis.disconnect();
+      }
     },
   };
+}
+
+/** One statement on the services' main database (CREATE/DROP DATABASE cannot run inside one). */
+export async function adminStatement(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: SERVICES.databaseUrl });
+  // A Postgres restart by another user of the services must fail the statement, not the process.
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * FORCE ends our own stray connections; it is refused (42501) when an autovacuum worker is in
+ * the database, and a plain DROP then waits for that worker to be cancelled.
+ */
+export async function dropDatabase(name: string): Promise<void> {
+  try {
+    await adminStatement(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42501') throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await adminStatement(`DROP DATABASE IF EXISTS ${name}`);
+        return;
+      } catch (retryErr) {
+        if (attempt >= 10) throw retryErr;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+}
+
+/** Every key under a prefix, in SCAN batches: KEYS would block a Redis shared with other work. */
+export async function forEachKeyUnder(redis: Redis, prefix: string, visit: (keys: string[]) => Promise<void>): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await visit(keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+export function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
+  return forEachKeyUnder(redis, prefix, async (keys) => {
+    await redis.del(...keys);
+  });
 }
 
 /** A config as the CLI would build it, pointed at this file's database, prefix and simulator. */
