@@ -136,7 +136,7 @@ async function measure(
     });
     let stderr = '';
     // stdio[2] is 'pipe', so there is a stream.
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     const peak = /peak-rss-kb=(\d+)/.exec(stderr);
     if (code !== 0 || !peak) throw new Error(`export ${target.hashtagId} --format ${format} exited ${code}: ${stderr}`);

@@ -151,7 +151,11 @@ describe('several API keys', () => {
     const finished = await waitForRuns(app.database.db, runs.map((run) => run.id));
     expect(finished.map((run) => run.status)).toEqual(['completed', 'completed']);
     const statuses = t.sim.stats().pageRequests.map((request) => `${request.key}:${request.status}`);
-    expect(statuses.filter((entry) => entry.startsWith('revoked-'))).toEqual(['revoked-:401']);
+    // One page per hashtag can be in flight before the first 401 comes back; none is sent after.
+    const revoked = statuses.filter((entry) => entry.startsWith('revoked-'));
+    expect(revoked.length).toBeGreaterThanOrEqual(1);
+    expect(revoked.length).toBeLessThanOrEqual(2);
+    expect(new Set(revoked)).toEqual(new Set(['revoked-:401']));
     expect(statuses.filter((entry) => entry === 'good-key:200')).toHaveLength(8);
   });
 });

@@ -26,18 +26,17 @@ export function createKeyPool(apiKeys: string[], redis: Redis, keyPrefix: string
   let next = 0;
   return {
     async choose() {
+      // Each choice starts one key further than the last, and claims its start before awaiting,
+      // so concurrent choices spread across keys instead of all trying the same one first.
+      const start = next++;
       const disabled = new Set(await redis.smembers(disabledSet));
       const usable = keys.filter((key) => !disabled.has(key.fingerprint));
       if (usable.length === 0) return { kind: 'none-left' };
       let shortestWaitMs = Number.POSITIVE_INFINITY;
-      // Start where the last choice left off, so work spreads across keys.
       for (let i = 0; i < usable.length; i += 1) {
-        const key = usable[(next + i) % usable.length]!;
+        const key = usable[(start + i) % usable.length]!;
         const waitMs = await limiter.tryAcquire(key.fingerprint);
-        if (waitMs === 0) {
-          next = (next + i + 1) % usable.length;
-          return { kind: 'key', key };
-        }
+        if (waitMs === 0) return { kind: 'key', key };
         shortestWaitMs = Math.min(shortestWaitMs, waitMs);
       }
       return { kind: 'wait', waitMs: shortestWaitMs };

@@ -76,7 +76,7 @@ export function spawnCli(args: string[], env: Record<string, string>): LongRunni
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
     async waitForStderr(pattern, timeoutMs = 20_000) {
