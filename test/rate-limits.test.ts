@@ -10,7 +10,7 @@ import type { Config } from '../src/config.js';
 import { resume } from '../src/queue/run-control.js';
 import { startCrawl, type CrawlOptions } from '../src/queue/start-crawl.js';
 import { useCrawlEnvironment, usePerTestApps } from './support/environment.js';
-import { requestsFor, waitForRuns } from './support/runs.js';
+import { pollRun, requestsFor, waitForRuns } from './support/runs.js';
 
 const t = useCrawlEnvironment({ sim: { itemsPerHashtag: 300 }, app: false });
 const makeApp = usePerTestApps(t, () => {
@@ -106,9 +106,7 @@ describe('credits', () => {
   it('--budget-credits pauses the run before it spends more', async () => {
     const app = startApp();
     const [run] = await crawl(app, ['42'], { budgetCredits: 20 });
-    const deadline = Date.now() + 10_000;
-    let current = await getRun(app.database.db, run!.id);
-    while (current!.status !== 'paused' && Date.now() < deadline) current = await getRun(app.database.db, run!.id);
+    const current = await pollRun(app.database.db, run!.id, (r) => r.status === 'paused' && r.pages === 2);
     expect(current).toMatchObject({ status: 'paused', stopReason: 'budget', pages: 2, credits: 16 });
     expect(requestsFor(t.sim, '42')).toHaveLength(2);
   });
@@ -127,7 +125,8 @@ describe('credits', () => {
       sawPause = current!.status === 'paused' && current!.stopReason === 'daily-cap';
     }
     expect(sawPause).toBe(true);
-    expect((await getRun(app.database.db, run!.id))!.pages).toBe(3);
+    // The page before the one that met the cap may still be committing when the run pauses.
+    expect(await pollRun(app.database.db, run!.id, (r) => r.pages === 3, 1_000)).toMatchObject({ status: 'paused', pages: 3 });
     const [finished] = await waitForRuns(app.database.db, [run!.id], 15_000);
     expect(finished).toMatchObject({ status: 'completed', pages: 5 });
   });
@@ -135,9 +134,8 @@ describe('credits', () => {
   it('a plan without overage stops at its included credits', async () => {
     const app = startApp({ apiKeys: ['monthly-key'], monthlyCreditCap: 32 });
     const [run] = await crawl(app, ['44']);
-    const deadline = Date.now() + 10_000;
-    let current = await getRun(app.database.db, run!.id);
-    while (current!.status !== 'paused' && Date.now() < deadline) current = await getRun(app.database.db, run!.id);
+    // The page before the one that met the cap may still be committing when the run pauses.
+    const current = await pollRun(app.database.db, run!.id, (r) => r.status === 'paused' && r.pages === 4);
     expect(current).toMatchObject({ status: 'paused', stopReason: 'monthly-credits', pages: 4 });
     expect(current!.lastError).toMatch(/included credits of the month.*continues by itself at \d{4}-\d{2}-01T00:00:00/);
   });

@@ -1,6 +1,6 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client.js';
-import { crawlPages, type CrawlPage } from './schema.js';
+import { crawlPages, crawlRuns, type CrawlPage, type CrawlRun } from './schema.js';
 import type { VideoRow } from './video-row.js';
 import type { Decision } from '../queue/decide.js';
 
@@ -23,10 +23,11 @@ export type PageCommitResult = { committed: true; newItems: number; decision: De
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 /**
- * Stores one fetched page as one transaction of three statements: the page row first (so a
- * second commit of the same page waits on its primary key, then backs off without touching
- * anything), then the videos with their snapshots and hashtag links, then the page's outcome,
- * the ledger entry and the run's counters — and, when this page ends the run, its final status.
+ * Stores one fetched page as one transaction: the page row first (so a second commit of the same
+ * page waits on its primary key, then backs off without touching anything), then the videos with
+ * their snapshots and hashtag links, then the page's outcome, the ledger entry and the run's
+ * counters — and, when the run has reached its last page and every page before it is in, its
+ * final status.
  *
  * The whole page travels as a single jsonb parameter expanded by Postgres, so the
  * 65,534-parameter limit never applies whatever the page size, and Node builds no placeholders.
@@ -47,14 +48,12 @@ export async function commitPage(db: Db, page: PageCommit): Promise<PageCommitRe
     const newItems = page.rows.length === 0 ? 0 : await upsertVideos(tx, page);
     const decision = page.decide(newItems);
     const stopReason = decision.kind === 'stop' ? decision.reason : null;
-    const stopping = stopReason !== null;
-    // The page's outcome, its ledger entry and the run's counters in one round trip. A run paused
-    // or cancelled meanwhile keeps that status: only a live run completes.
+    // The page's outcome, its ledger entry and the run's counters in one round trip.
     await tx.execute(sql`
       WITH page AS (
         UPDATE crawl_pages SET
           new_items = ${newItems}, next_cursor = ${decision.kind === 'continue' ? decision.nextCursor : null}::text,
-          empty_streak = ${decision.emptyStreak}, stale_streak = ${decision.staleStreak}
+          stop_reason = ${stopReason}::text, empty_streak = ${decision.emptyStreak}, stale_streak = ${decision.staleStreak}
         WHERE run_id = ${page.runId} AND page_number = ${page.pageNumber}
       ), charge AS (
         INSERT INTO credit_ledger (key_fingerprint, endpoint, hashtag_id, run_id, credits)
@@ -62,13 +61,36 @@ export async function commitPage(db: Db, page: PageCommit): Promise<PageCommitRe
       )
       UPDATE crawl_runs SET
         pages = pages + 1, items = items + ${page.rows.length}, new_items = new_items + ${newItems},
-        credits = credits + ${page.credits},
-        status = CASE WHEN ${stopping} AND status IN ('queued', 'running') THEN 'completed' ELSE status END,
-        stop_reason = CASE WHEN ${stopping} THEN ${stopReason}::text ELSE stop_reason END,
-        finished_at = CASE WHEN ${stopping} AND status IN ('queued', 'running') THEN now() ELSE finished_at END
+        credits = credits + ${page.credits}
       WHERE id = ${page.runId}`);
+    // Pages may commit out of order (see decidesBeforeCommit): any of them may be the last one in.
+    await completeIfWhole(tx, page.runId);
     return { committed: true as const, newItems, decision };
   });
+}
+
+/**
+ * Completes a live run once its stopping page and every page before it are committed. Runs after
+ * the counters' UPDATE, which holds the run's row lock until commit: this statement's snapshot
+ * then sees every page committed before ours, so of two pages racing to be last, the later
+ * one finds the run whole. A paused or cancelled run keeps its status.
+ */
+async function completeIfWhole(tx: Tx, runId: number): Promise<void> {
+  await tx.execute(sql`
+    UPDATE crawl_runs r SET status = 'completed', stop_reason = last.stop_reason, finished_at = now()
+    FROM crawl_pages last
+    WHERE r.id = ${runId} AND last.run_id = ${runId} AND last.stop_reason IS NOT NULL
+      AND r.status IN ('queued', 'running') AND r.pages = last.page_number + 1`);
+}
+
+/**
+ * The first page number of the run not committed yet: the page after the unbroken stretch of
+ * committed pages from page 0. Pages past a gap can exist when the page before them failed while
+ * they were fetched and committed alongside it.
+ */
+export function firstMissingPage(runId: SQL): SQL {
+  return sql`(SELECT min(c.n) FROM (SELECT 0 AS n UNION ALL SELECT page_number + 1 FROM crawl_pages WHERE run_id = ${runId}) c
+    WHERE NOT EXISTS (SELECT 1 FROM crawl_pages q WHERE q.run_id = ${runId} AND q.page_number = c.n))`;
 }
 
 /**
@@ -111,6 +133,17 @@ export async function findPage(db: Pick<Db, 'select'>, runId: number, pageNumber
     .select()
     .from(crawlPages)
     .where(and(eq(crawlPages.runId, runId), eq(crawlPages.pageNumber, pageNumber)))
+    .limit(1);
+  return row;
+}
+
+/** A page job's starting point in one round trip: its run, and its page when already committed. */
+export async function findRunAndPage(db: Db, runId: number, pageNumber: number): Promise<{ run: CrawlRun; page: CrawlPage | null } | undefined> {
+  const [row] = await db
+    .select({ run: crawlRuns, page: crawlPages })
+    .from(crawlRuns)
+    .leftJoin(crawlPages, and(eq(crawlPages.runId, crawlRuns.id), eq(crawlPages.pageNumber, pageNumber)))
+    .where(eq(crawlRuns.id, runId))
     .limit(1);
   return row;
 }

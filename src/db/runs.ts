@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
+import { firstMissingPage } from './pages.js';
 import { crawlPages, crawlRuns, type CrawlRun, type RunStatus } from './schema.js';
 
 export const FINISHED_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
@@ -56,16 +57,15 @@ export interface ResumePoint {
 
 /**
  * Reopens a failed, paused or cancelled run under a new generation (older jobs of the run become
- * stale) and says where to go on: the page after the last committed one. Null when the run
- * already reached its end.
+ * stale) and says where to go on: the first page not committed yet (pages committed past it are
+ * skipped when the chain reaches them). Null when the run already reached its end.
  */
 export async function reopenRun(db: Db, runId: number): Promise<ResumePoint | null> {
   return db.transaction(async (tx) => {
     const [last] = await tx
       .select()
       .from(crawlPages)
-      .where(eq(crawlPages.runId, runId))
-      .orderBy(desc(crawlPages.pageNumber))
+      .where(and(eq(crawlPages.runId, runId), eq(crawlPages.pageNumber, sql`${firstMissingPage(sql`${runId}::int`)} - 1`)))
       .limit(1);
     if (last && last.nextCursor === null) return null;
     const [run] = await tx

@@ -85,8 +85,13 @@ export const crawlPages = pgTable(
       .references(() => crawlRuns.id, { onDelete: 'cascade' }),
     pageNumber: integer('page_number').notNull(),
     cursor: text('cursor').notNull(),
-    /** null: the run stopped after this page (see crawl_runs.stop_reason). */
+    /** null: the run stopped after this page (see stop_reason). */
     nextCursor: text('next_cursor'),
+    /**
+     * Why the run stopped after this page; null when it went on. Kept with the page because a run
+     * completes only once every page up to this one is committed, which may be after this one.
+     */
+    stopReason: text('stop_reason'),
     hasMore: boolean('has_more').notNull(),
     itemCount: integer('item_count').notNull(),
     newItems: integer('new_items').notNull().default(0),

@@ -21,8 +21,8 @@ export interface FetchedPage {
   nextCursor: string | null;
   hasMore: boolean;
   itemCount: number;
-  /** Items not yet archived under this hashtag. */
-  newItems: number;
+  /** Items not yet archived under this hashtag; null when deciding before the page is committed. */
+  newItems: number | null;
   /** Create time of the page's newest item (unix ms); null when no item has one. */
   newestCreatedAtMs: number | null;
 }
@@ -60,7 +60,10 @@ export function decideAfterPage(page: FetchedPage, soFar: RunSoFar, limits: Stop
   if (limits.maxPages !== null && soFar.pages + 1 >= limits.maxPages) return stop('max-pages');
   if (limits.maxItems !== null && soFar.items + page.itemCount >= limits.maxItems) return stop('max-items');
   if (streaks.emptyStreak >= limits.maxEmptyPages) return stop('empty-pages');
-  if (limits.mode === 'incremental' && streaks.staleStreak >= limits.stalePagesLimit) return stop('no-new-videos');
+  if (limits.mode === 'incremental') {
+    if (page.newItems === null) throw new Error('an incremental run decides only once it knows the page\'s new videos');
+    if (streaks.staleStreak >= limits.stalePagesLimit) return stop('no-new-videos');
+  }
   if (limits.sinceMs !== null && page.newestCreatedAtMs !== null && page.newestCreatedAtMs < limits.sinceMs) return stop('since');
   if (page.nextCursor === null || !cursorAdvances(page.cursor, page.nextCursor)) return stop('cursor-stalled');
   return { kind: 'continue', nextCursor: page.nextCursor, ...streaks };
@@ -73,4 +76,14 @@ export function decideAfterPage(page: FetchedPage, soFar: RunSoFar, limits: Stop
 export function cursorAdvances(current: string, next: string): boolean {
   if (!/^\d+$/.test(current) || !/^\d+$/.test(next)) return false;
   return BigInt(next) > BigInt(current);
+}
+
+/**
+ * Whether the next page can be decided from the fetched page alone, before it is committed, so
+ * fetching page n+1 overlaps committing page n. Not when the decision needs what the commit
+ * learns (an incremental run's new videos) or totals a commit in flight would leave stale (the
+ * run's items and credits): those runs go strictly page after page.
+ */
+export function decidesBeforeCommit(run: { mode: CrawlMode; maxItems: number | null; budgetCredits: number | null }): boolean {
+  return run.mode !== 'incremental' && run.maxItems === null && run.budgetCredits === null;
 }

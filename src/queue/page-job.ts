@@ -7,14 +7,14 @@ import type { HashtagPage } from '../crawlora/interpret.js';
 import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
 import type { Db } from '../db/client.js';
 import { recordCharge } from '../db/ledger.js';
-import { commitPage, findPage } from '../db/pages.js';
-import { failRun, getRun, markRunning, noteError, pauseRun, resumeAfterCap, SELF_RESUMING_PAUSES, type PauseReason } from '../db/runs.js';
+import { commitPage, findRunAndPage } from '../db/pages.js';
+import { failRun, markRunning, noteError, pauseRun, resumeAfterCap, SELF_RESUMING_PAUSES, type PauseReason } from '../db/runs.js';
 import type { CrawlPage, CrawlRun } from '../db/schema.js';
 import { dedupeById, toVideoRow, type VideoRow } from '../db/video-row.js';
 import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from './backoff.js';
 import type { CreditCaps, CreditGate } from './credit-gate.js';
-import { decideAfterPage } from './decide.js';
+import { decideAfterPage, decidesBeforeCommit } from './decide.js';
 import type { ApiKey, KeyPool } from './key-pool.js';
 import { enqueuePage, type PagesQueue } from './pages-queue.js';
 import type { PipelineObserver, ResponseOutcome } from './observer.js';
@@ -55,12 +55,11 @@ export type PageJobOutcome = 'stale' | 'already-committed' | 'committed' | 'paus
 export async function processPageJob(job: Job<PageJobData>, token: string | undefined, deps: PageJobDeps): Promise<PageJobOutcome> {
   const data = job.data;
   const log = deps.logger.child({ runId: data.runId, page: data.pageNumber });
-  const run = await liveRun(deps.db, data);
+  const head = await findRunAndPage(deps.db, data.runId, data.pageNumber);
+  const run = head && (await liveRun(deps.db, head.run, data));
   if (!run) return 'stale';
-
-  const existing = await findPage(deps.db, data.runId, data.pageNumber);
-  if (existing) {
-    await chainAfter(existing, data, deps);
+  if (head.page) {
+    await chainAfter(head.page, data, deps);
     return 'already-committed';
   }
   if (run.budgetCredits !== null && run.credits + CREDITS_PER_REQUEST > run.budgetCredits) {
@@ -101,8 +100,15 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
     stalePagesLimit: run.stalePagesLimit ?? settings.stalePagesLimit,
     sinceMs: run.since?.getTime() ?? null,
   };
-  const soFar = { pages: run.pages, items: run.items, emptyStreak: data.emptyStreak, staleStreak: data.staleStreak ?? 0 };
+  // Pages are numbered without gaps from 0, so a page's number is how many pages come before it,
+  // even while the page before it is still being committed.
+  const soFar = { pages: data.pageNumber, items: run.items, emptyStreak: data.emptyStreak, staleStreak: data.staleStreak ?? 0 };
   const facts = { cursor: data.cursor, nextCursor: page.nextCursor, hasMore: page.hasMore, itemCount: rows.length, newestCreatedAtMs: newestCreatedAtMs(rows) };
+  const early = decidesBeforeCommit(run) ? decideAfterPage({ ...facts, newItems: null }, soFar, limits) : null;
+  // The next page's fetch overlaps this page's commit. Its job may run before this page is in:
+  // the run completes only once every page is, and a resume starts at the first missing one.
+  if (early?.kind === 'continue') await enqueueNext(data, early.nextCursor, early, deps.queue);
+
   // The page is paid for: ride out a short Postgres outage here rather than fetch it again.
   const commitStartedMs = performance.now();
   const result = await pRetry(
@@ -116,7 +122,7 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
         keyFingerprint: key.fingerprint,
         rows,
         credits: CREDITS_PER_REQUEST,
-        decide: (newItems) => decideAfterPage({ ...facts, newItems }, soFar, limits),
+        decide: (newItems) => early ?? decideAfterPage({ ...facts, newItems }, soFar, limits),
       }),
     {
       retries: 6,
@@ -133,7 +139,7 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
   if (page.invalidItems > 0) log.warn({ invalidItems: page.invalidItems }, 'items without a string id were skipped');
   const { decision } = result;
   if (decision.kind === 'continue') {
-    await enqueueNext(data, decision.nextCursor, decision, deps.queue);
+    if (!early) await enqueueNext(data, decision.nextCursor, decision, deps.queue);
   } else {
     log.debug({ hashtagId: data.hashtagId, reason: decision.reason }, 'run reached its end');
   }
@@ -141,9 +147,8 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
 }
 
 /** The job's run, when the job should still do something for it; a run paused on a cap comes back to life here. */
-async function liveRun(db: Db, data: PageJobData): Promise<CrawlRun | undefined> {
-  const run = await getRun(db, data.runId);
-  if (!run || run.generation !== data.generation) return undefined;
+async function liveRun(db: Db, run: CrawlRun, data: PageJobData): Promise<CrawlRun | undefined> {
+  if (run.generation !== data.generation) return undefined;
   if (run.status === 'paused' && SELF_RESUMING_PAUSES.includes(run.stopReason as PauseReason)) {
     await resumeAfterCap(db, run.id);
     return { ...run, status: 'running' };

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import type { Db } from '../db/client.js';
+import { firstMissingPage } from '../db/pages.js';
 import { failRun } from '../db/runs.js';
 import type { Logger } from '../logger.js';
 import { pageJobId } from './names.js';
@@ -39,7 +40,7 @@ export async function reconcileRuns(db: Db, queue: PagesQueue): Promise<Reconcil
       FROM crawl_runs r
       LEFT JOIN LATERAL (
         SELECT page_number, next_cursor, empty_streak, stale_streak FROM crawl_pages
-        WHERE run_id = r.id ORDER BY page_number DESC LIMIT 1
+        WHERE run_id = r.id AND page_number = ${firstMissingPage(sql`r.id`)} - 1
       ) p ON true
       WHERE r.status IN ('queued', 'running')`)
   ).rows;

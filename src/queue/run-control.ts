@@ -23,7 +23,7 @@ export async function cancel(db: Db, runId: number): Promise<void> {
   if (!(await cancelRun(db, runId))) throw await stateError(db, runId, 'cancelled', 'queued, running or paused');
 }
 
-/** Goes on from the page after the last committed one, under a new generation; nothing committed is fetched again. */
+/** Goes on from the first page not committed yet, under a new generation; nothing committed is fetched again. */
 export async function resume(db: Db, queue: PagesQueue, runId: number): Promise<ResumePoint> {
   const point = await reopenRun(db, runId);
   if (!point) throw await stateError(db, runId, 'resumed', 'failed, paused or cancelled with pages left');

@@ -20,6 +20,16 @@ export async function waitForRuns(db: Db, runIds: number[], timeoutMs = 45_000):
   }
 }
 
+/** Polls one run until `until` holds, returning it then; after `timeoutMs` returns the run as it last was. */
+export async function pollRun(db: Db, runId: number, until: (run: CrawlRun) => boolean, timeoutMs = 10_000): Promise<CrawlRun | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [run] = await getRuns(db, [runId]);
+    if ((run && until(run)) || Date.now() > deadline) return run;
+    await sleep(10);
+  }
+}
+
 /** Most tests crawl and then look at the finished runs: starts the runs (no page or item limit unless given) and waits for them. */
 export async function crawlAndWait(app: Pick<App, 'database' | 'queue'>, hashtagIds: string[], options: Partial<CrawlOptions> = {}): Promise<CrawlRun[]> {
   const runs = await startCrawl(app.database.db, app.queue, { hashtagIds, maxPages: null, maxItems: null, ...options });

@@ -1,0 +1,1 @@
+ALTER TABLE "crawl_pages" ADD COLUMN "stop_reason" text;
