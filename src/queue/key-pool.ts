@@ -29,12 +29,17 @@ export function createKeyPool(apiKeys: string[], redis: Redis, keyPrefix: string
       // Each choice starts one key further than the last, and claims its start before awaiting,
       // so concurrent choices spread across keys instead of all trying the same one first.
       const start = next++;
-      const disabled = new Set(await redis.smembers(disabledSet));
+      // The first key is tried while the refused set is read: one round trip in the usual case.
+      // A slot it takes on a key that turns out refused is never used, and costs no credit.
+      const first = keys[start % keys.length]!;
+      const [disabled, firstWaitMs] = await Promise.all([redis.smembers(disabledSet).then((members) => new Set(members)), limiter.tryAcquire(first.fingerprint)]);
+      if (firstWaitMs === 0 && !disabled.has(first.fingerprint)) return { kind: 'key', key: first };
       const usable = keys.filter((key) => !disabled.has(key.fingerprint));
       if (usable.length === 0) return { kind: 'none-left' };
-      let shortestWaitMs = Number.POSITIVE_INFINITY;
+      let shortestWaitMs = disabled.has(first.fingerprint) ? Number.POSITIVE_INFINITY : firstWaitMs;
       for (let i = 0; i < usable.length; i += 1) {
         const key = usable[(start + i) % usable.length]!;
+        if (key === first) continue;
         const waitMs = await limiter.tryAcquire(key.fingerprint);
         if (waitMs === 0) return { kind: 'key', key };
         shortestWaitMs = Math.min(shortestWaitMs, waitMs);

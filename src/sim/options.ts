@@ -47,7 +47,7 @@ export interface SimOptions {
   itemsPerHashtag?: number;
   /** Default 30. */
   pageSize?: number;
-  /** Added to every API response; default 0. */
+  /** Response time of every API request, rendering included; default 0. */
   latencyMs?: number;
   /** Sliding rate window; default 60000 (tests scale it down). */
   windowMs?: number;

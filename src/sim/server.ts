@@ -59,7 +59,7 @@ const MAX_CONFIG_BYTES = 1_000_000;
 interface Reply {
   status: number;
   headers?: Record<string, string>;
-  /** Rendered when sent, so timestamps in the body are those of the answer. */
+  /** Rendered once the request is admitted, so timestamps in the body are those of the answer. */
   render: () => string;
   /** Send only the first half of the bytes. */
   truncated?: boolean;
@@ -336,14 +336,16 @@ class Simulator {
   }
 
   private async send(res: ServerResponse, reply: Reply, exchange: Exchange): Promise<void> {
-    const delayMs = this.options.latencyMs + (reply.extraDelayMs ?? 0);
+    // A real API's response time includes its own work: the latency counts the rendering.
+    const startedMs = performance.now();
+    const full = Buffer.from(reply.render(), 'utf8');
+    const delayMs = this.options.latencyMs + (reply.extraDelayMs ?? 0) - (performance.now() - startedMs);
     if (delayMs > 0) await waitUnlessClientLeaves(res, delayMs);
     if (res.destroyed) {
       // Nothing reached the client, so nothing is charged.
       this.settle(exchange, false);
       return;
     }
-    const full = Buffer.from(reply.render(), 'utf8');
     writeJson(res, reply.status, reply.truncated ? full.subarray(0, Math.floor(full.length / 2)) : full, reply.headers);
 
     const success = reply.status >= 200 && reply.status < 300;
