@@ -115,17 +115,34 @@ export interface OrderCheck {
 }
 
 /** From the simulator's request log: whether hashtags ran in parallel while each one's pages stayed sequential. */
-export function checkOrder(records: RequestRecord[]): OrderCheck {
-  let inOrder = true;
+/**
+ * Median time, per hashtag, from the simulator finishing one page's answer to receiving the next
+ * page's request: the crawler's whole hand-off between two pages (reading and parsing the body,
+ * deciding, queueing the next job, starting it, taking a key), as upstream sees it.
+ */
+export function medianHandOffMs(records: RequestRecord[]): number {
+  const gaps: number[] = [];
+  for (const list of groupByHashtag(records).values()) {
+    for (let i = 1; i < list.length; i++) gaps.push(list[i]!.atMs - list[i - 1]!.endMs);
+  }
+  return median(gaps);
+}
+
+function groupByHashtag(records: RequestRecord[]): Map<string, RequestRecord[]> {
   const byHashtag = new Map<string, RequestRecord[]>();
   for (const record of records) {
     const list = byHashtag.get(record.hashtagId) ?? [];
     list.push(record);
     byHashtag.set(record.hashtagId, list);
   }
+  for (const list of byHashtag.values()) list.sort((a, b) => a.atMs - b.atMs);
+  return byHashtag;
+}
+
+export function checkOrder(records: RequestRecord[]): OrderCheck {
+  let inOrder = true;
   let maxPerHashtagInFlight = 0;
-  for (const list of byHashtag.values()) {
-    list.sort((a, b) => a.atMs - b.atMs);
+  for (const list of groupByHashtag(records).values()) {
     for (let i = 1; i < list.length; i++) {
       if (list[i]!.cursor <= list[i - 1]!.cursor || list[i]!.atMs < list[i - 1]!.endMs) inOrder = false;
     }

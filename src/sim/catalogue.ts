@@ -5,7 +5,10 @@ import { hashText, mix32 } from './hash.js';
  * Deterministic video items per (hashtagId, index, epoch), shaped like the ~16 KB sample item.
  *
  * Items are produced as JSON text from a template pre-split around the fields that vary, so a
- * page costs string concatenation rather than deep cloning plus serialising 16 KB objects.
+ * page costs string concatenation rather than deep cloning plus serialising 16 KB objects. The
+ * varying fields are written as JSON text directly too, and whatever depends only on the hashtag
+ * (id prefix, challenges, authors, sounds) is rendered once per hashtag: a page is 30 items of
+ * one hashtag, so per-item work is down to a few numbers and the description.
  */
 
 const SAMPLE_ITEM_URL = new URL('./fixtures/sample-item.json', import.meta.url);
@@ -122,12 +125,65 @@ function hashtagTitle(hashtagId: string): string {
   return `tag${hashtagId}`;
 }
 
-/** 19 digits, always above 2^53: parsing it as a JS number corrupts it. */
-export function catalogueItemId(hashtagId: string, index: number): string {
+/** JSON text of the item fields that depend on the hashtag only, not on the item. */
+interface HashtagFragments {
+  prefix: string;
+  /** hashText(hashtagId), the base of every item's seed. */
+  hash: number;
+  title: string;
+  hashtagIdJson: string;
+  titleJson: string;
+  challengesJson: string;
+  /** Per author number: `author.id` and `author.uniqueId`. */
+  authors: Array<{ idJson: string; uniqueIdJson: string }>;
+  /** Per sound number: `music.id`. */
+  musicIdJson: string[];
+}
+
+/** Hashtag ids come from request paths, so the cache is bounded: it is simply emptied when full. */
+const MAX_CACHED_HASHTAGS = 10_000;
+const hashtagCache = new Map<string, HashtagFragments>();
+
+function hashtagFragments(hashtagId: string): HashtagFragments {
+  let fragments = hashtagCache.get(hashtagId);
+  if (fragments) return fragments;
+  const t = template();
+  const prefix = hashtagPrefix(hashtagId);
+  const title = hashtagTitle(hashtagId);
+  const ownChallenge = { ...t.challengeShape, id: hashtagId, title };
+  const challenges = t.otherChallenge.id === hashtagId ? [ownChallenge] : [ownChallenge, t.otherChallenge];
+  fragments = {
+    prefix,
+    hash: hashText(hashtagId),
+    title,
+    hashtagIdJson: JSON.stringify(hashtagId),
+    titleJson: JSON.stringify(title),
+    challengesJson: JSON.stringify(challenges),
+    authors: Array.from({ length: AUTHORS_PER_HASHTAG }, (_, n) => ({
+      idJson: JSON.stringify(`6${prefix}${pad(n, INDEX_DIGITS)}`),
+      uniqueIdJson: JSON.stringify(`creator_${prefix}_${n}`),
+    })),
+    musicIdJson: Array.from({ length: SOUNDS_PER_HASHTAG }, (_, n) => JSON.stringify(`70${prefix}${pad(n, 6)}`)),
+  };
+  if (hashtagCache.size >= MAX_CACHED_HASHTAGS) hashtagCache.clear();
+  hashtagCache.set(hashtagId, fragments);
+  return fragments;
+}
+
+function checkIndex(index: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= MAX_CATALOGUE_SIZE) {
     throw new RangeError(`catalogue index ${index} outside 0..${MAX_CATALOGUE_SIZE - 1}`);
   }
-  return `7${hashtagPrefix(hashtagId)}${pad(index, INDEX_DIGITS)}`;
+}
+
+function itemId(h: HashtagFragments, index: number): string {
+  return `7${h.prefix}${pad(index, INDEX_DIGITS)}`;
+}
+
+/** 19 digits, always above 2^53: parsing it as a JS number corrupts it. */
+export function catalogueItemId(hashtagId: string, index: number): string {
+  checkIndex(index);
+  return itemId(hashtagFragments(hashtagId), index);
 }
 
 /**
@@ -150,62 +206,78 @@ function isEvery(index: number, n: number): boolean {
 
 const QUIRKY_DESC_BODY = 'party 🎄🔥 "quoted" it\'s a back\\slash C:\\tmp and a nul\u0000here';
 
+interface Counts {
+  playCount: number;
+  diggCount: number;
+  commentCount: number;
+  shareCount: number;
+  collectCount: number;
+}
+
+/*
+ * The stats are written out by hand rather than stringified: they are integers (epoch is), so
+ * each value's JSON is its decimal text. Key orders are the ones the catalogue has always served.
+ */
+function statsJson(c: Counts): string {
+  return (
+    `{"playCount":${c.playCount},"diggCount":${c.diggCount},"commentCount":${c.commentCount},` +
+    `"shareCount":${c.shareCount},"collectCount":${c.collectCount}}`
+  );
+}
+
+/** statsV2 carries the same counts as decimal strings, plus a repostCount. */
+function statsV2Json(c: Counts): string {
+  return (
+    `{"collectCount":"${c.collectCount}","commentCount":"${c.commentCount}","diggCount":"${c.diggCount}",` +
+    `"playCount":"${c.playCount}","repostCount":"0","shareCount":"${c.shareCount}"}`
+  );
+}
+
+/** The hashtag's own mention: the `#title` at the end of desc. */
+function textExtraJson(h: HashtagFragments, desc: string): string {
+  const end = desc.length;
+  const start = end - h.title.length - 1;
+  return (
+    `[{"awemeId":"","end":${end},"hashtagId":${h.hashtagIdJson},"hashtagName":${h.titleJson},` +
+    `"isCommerce":false,"start":${start},"subType":0,"type":1}]`
+  );
+}
+
 export function catalogueItemJson(hashtagId: string, index: number, epoch: number, quirks: boolean): string {
+  checkIndex(index);
   const t = template();
-  const id = catalogueItemId(hashtagId, index);
-  const prefix = hashtagPrefix(hashtagId);
-  const seed = mix32(hashText(hashtagId) ^ mix32(index));
-  const title = hashtagTitle(hashtagId);
+  const h = hashtagFragments(hashtagId);
+  const seed = mix32(h.hash ^ mix32(index));
 
   const authorNumber = index % AUTHORS_PER_HASHTAG;
+  const author = h.authors[authorNumber]!;
   const nickname = quirks && isEvery(index, 17) ? `Creator\u0000${authorNumber}` : `Creator ${authorNumber}`;
   const body = quirks && isEvery(index, 13) ? QUIRKY_DESC_BODY : `video ${index} number ${seed % 9973} for the archive`;
-  const desc = `${body} #${title}`;
+  const desc = `${body} #${h.title}`;
+  const descJson = JSON.stringify(desc);
   const createTimeS = NEWEST_CREATE_TIME_S - index * CREATE_TIME_STEP_S - (seed % 600);
 
-  const stats = {
+  const counts: Counts = {
     playCount: grown(1_000 + (seed % 5_000_000), epoch),
     diggCount: grown(10 + (mix32(seed + 1) % 200_000), epoch),
     commentCount: grown(mix32(seed + 2) % 5_000, epoch),
     shareCount: grown(mix32(seed + 3) % 3_000, epoch),
     collectCount: grown(mix32(seed + 4) % 10_000, epoch),
   };
-  const statsV2 = {
-    collectCount: String(stats.collectCount),
-    commentCount: String(stats.commentCount),
-    diggCount: String(stats.diggCount),
-    playCount: String(stats.playCount),
-    repostCount: '0',
-    shareCount: String(stats.shareCount),
-  };
-  const ownChallenge = { ...t.challengeShape, id: hashtagId, title };
-  const challenges = t.otherChallenge.id === hashtagId ? [ownChallenge] : [ownChallenge, t.otherChallenge];
-  const textExtra = [
-    {
-      awemeId: '',
-      end: desc.length,
-      hashtagId,
-      hashtagName: title,
-      isCommerce: false,
-      start: desc.length - title.length - 1,
-      subType: 0,
-      type: 1,
-    },
-  ];
 
   return fill(t, {
-    id: JSON.stringify(id),
-    authorId: JSON.stringify(`6${prefix}${pad(authorNumber, INDEX_DIGITS)}`),
-    authorUniqueId: JSON.stringify(`creator_${prefix}_${authorNumber}`),
+    id: `"${itemId(h, index)}"`,
+    authorId: author.idJson,
+    authorUniqueId: author.uniqueIdJson,
     authorNickname: JSON.stringify(nickname),
-    desc: JSON.stringify(desc),
-    contents: JSON.stringify([{ desc, textExtra: [] }]),
-    createTime: quirks && isEvery(index, 5) ? JSON.stringify(String(createTimeS)) : String(createTimeS),
-    stats: JSON.stringify(stats),
-    statsV2: JSON.stringify(statsV2),
-    musicId: JSON.stringify(`70${prefix}${pad(index % SOUNDS_PER_HASHTAG, 6)}`),
-    challenges: quirks && isEvery(index, 7) ? undefined : JSON.stringify(challenges),
-    textExtra: quirks && isEvery(index, 11) ? undefined : JSON.stringify(textExtra),
+    desc: descJson,
+    contents: `[{"desc":${descJson},"textExtra":[]}]`,
+    createTime: quirks && isEvery(index, 5) ? `"${createTimeS}"` : String(createTimeS),
+    stats: statsJson(counts),
+    statsV2: statsV2Json(counts),
+    musicId: h.musicIdJson[index % SOUNDS_PER_HASHTAG]!,
+    challenges: quirks && isEvery(index, 7) ? undefined : h.challengesJson,
+    textExtra: quirks && isEvery(index, 11) ? undefined : textExtraJson(h, desc),
   });
 }
 

@@ -60,7 +60,7 @@ interface Reply {
   status: number;
   headers?: Record<string, string>;
   /** Rendered once the request is admitted, so timestamps in the body are those of the answer. */
-  render: () => string;
+  render: () => string | Buffer;
   /** Send only the first half of the bytes. */
   truncated?: boolean;
   extraDelayMs?: number;
@@ -338,7 +338,8 @@ class Simulator {
   private async send(res: ServerResponse, reply: Reply, exchange: Exchange): Promise<void> {
     // A real API's response time includes its own work: the latency counts the rendering.
     const startedMs = performance.now();
-    const full = Buffer.from(reply.render(), 'utf8');
+    const rendered = reply.render();
+    const full = typeof rendered === 'string' ? Buffer.from(rendered, 'utf8') : rendered;
     const delayMs = this.options.latencyMs + (reply.extraDelayMs ?? 0) - (performance.now() - startedMs);
     if (delayMs > 0) await waitUnlessClientLeaves(res, delayMs);
     if (res.destroyed) {
