@@ -28,8 +28,9 @@ function thrown(response: WireResponse): unknown {
 
 describe('interpretHashtagPage', () => {
   it('returns items, hasMore and the next cursor of a good page', () => {
-    const result = interpretHashtagPage(page({ cursor: '30', hasMore: true, itemList: [{ id: '7300000000000000001' }] }));
-    expect(result).toEqual({ items: [{ id: '7300000000000000001' }], invalidItems: 0, hasMore: true, nextCursor: '30' });
+    const response = page({ cursor: '30', hasMore: true, itemList: [{ id: '7300000000000000001' }] });
+    const result = interpretHashtagPage(response);
+    expect(result).toEqual({ items: [{ id: '7300000000000000001' }], invalidItems: 0, hasMore: true, nextCursor: '30', body: response.body });
   });
 
   it('treats an absent or null itemList as an empty page, and a numeric cursor as its string', () => {

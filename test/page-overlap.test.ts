@@ -71,7 +71,7 @@ describe('pages committed out of order', () => {
   const rowsFor = (hashtagId: string, page: number) =>
     catalogueIds(hashtagId, 90)
       .slice(page * 30, page * 30 + 30)
-      .map((id) => ({ id, author_id: null, author_unique_id: null, description: null, create_time: null, play_count: null, digg_count: null, comment_count: null, share_count: null, collect_count: null, music_id: null, raw: { id } }));
+      .map((id) => ({ id, author_id: null, author_unique_id: null, description: null, create_time: null, play_count: null, digg_count: null, comment_count: null, share_count: null, collect_count: null, music_id: null }));
   const limits = { maxPages: null, maxItems: null, maxEmptyPages: 3, mode: 'full' as const, stalePagesLimit: 3, sinceMs: null };
   const commit = (runId: number, pageNumber: number, hasMore: boolean) =>
     commitPage(db(), {
@@ -82,6 +82,7 @@ describe('pages committed out of order', () => {
       hasMore,
       keyFingerprint: 'test-key',
       rows: rowsFor('201', pageNumber),
+      itemsJson: JSON.stringify({ data: { itemList: rowsFor('201', pageNumber).map(({ id }) => ({ id })) } }),
       credits: 8,
       decide: (newItems) =>
         decideAfterPage(

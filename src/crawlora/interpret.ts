@@ -23,6 +23,8 @@ export interface HashtagPage {
   hasMore: boolean;
   /** The cursor to send for the next page, as upstream gave it; null when absent. */
   nextCursor: string | null;
+  /** The answer's text as it came, so the items can be stored without serialising them again. */
+  body: string;
 }
 
 const MAX_MESSAGE_CHARS = 200;
@@ -61,6 +63,7 @@ export function interpretHashtagPage(response: WireResponse): HashtagPage {
     invalidItems,
     hasMore: data.hasMore === true,
     nextCursor: cursor === null || cursor === undefined ? null : String(cursor),
+    body: response.body,
   };
 }
 

@@ -1,7 +1,7 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { crawlPages, crawlRuns, type CrawlPage, type CrawlRun } from './schema.js';
-import type { VideoRow } from './video-row.js';
+import type { VideoColumns } from './video-row.js';
 import type { Decision } from '../queue/decide.js';
 
 export interface PageCommit {
@@ -12,7 +12,9 @@ export interface PageCommit {
   hasMore: boolean;
   keyFingerprint: string;
   /** Already deduplicated by id. */
-  rows: VideoRow[];
+  rows: VideoColumns[];
+  /** The items as JSON text under `data.itemList` (see itemsJsonForPostgres): each row's `raw` is taken from it by id. */
+  itemsJson: string;
   credits: number;
   /** Whether to go on is decided once the page's new videos are known, inside the transaction. */
   decide: (newItems: number) => Decision;
@@ -95,19 +97,26 @@ export function firstMissingPage(runId: SQL): SQL {
 
 /**
  * Videos, their stats snapshots and their links to the hashtag in one statement, so the page's
- * JSON is parsed once and travels once. Returns how many videos were new to this hashtag:
- * xmax = 0 only on a freshly inserted row.
+ * JSON is parsed once and travels once. Each item's `raw` is its last occurrence in the page, as
+ * the rows were deduplicated. Returns how many videos were new to this hashtag: xmax = 0 only on
+ * a freshly inserted row.
  */
 async function upsertVideos(tx: Tx, page: PageCommit): Promise<number> {
   const result = await tx.execute<{ new_items: number }>(sql`
-    WITH upserted AS (
+    WITH items AS (
+      SELECT DISTINCT ON (item ->> 'id') item ->> 'id' AS id, item AS raw
+      FROM jsonb_array_elements(${page.itemsJson}::jsonb -> 'data' -> 'itemList') WITH ORDINALITY AS listed(item, position)
+      WHERE jsonb_typeof(item -> 'id') = 'string'
+      ORDER BY item ->> 'id', position DESC
+    ), upserted AS (
       INSERT INTO videos (id, author_id, author_unique_id, description, create_time,
         play_count, digg_count, comment_count, share_count, collect_count, music_id, raw, first_seen_at, last_seen_at)
       SELECT r.id, r.author_id, r.author_unique_id, r.description, r.create_time,
-        r.play_count, r.digg_count, r.comment_count, r.share_count, r.collect_count, r.music_id, r.raw, now(), now()
+        r.play_count, r.digg_count, r.comment_count, r.share_count, r.collect_count, r.music_id, items.raw, now(), now()
       FROM jsonb_to_recordset(${JSON.stringify(page.rows)}::jsonb) AS r(id text, author_id text, author_unique_id text,
         description text, create_time timestamptz, play_count bigint, digg_count bigint, comment_count bigint,
-        share_count bigint, collect_count bigint, music_id text, raw jsonb)
+        share_count bigint, collect_count bigint, music_id text)
+      JOIN items ON items.id = r.id
       ON CONFLICT (id) DO UPDATE SET
         author_id = excluded.author_id, author_unique_id = excluded.author_unique_id,
         description = excluded.description, create_time = excluded.create_time,

@@ -1,7 +1,7 @@
 import type { RawItem } from '../crawlora/schema.js';
 
-/** One `videos` row as the upsert sends it: typed columns pulled out of the untrusted item, plus the item itself. */
-export interface VideoRow {
+/** The typed `videos` columns pulled out of one untrusted item, cleaned for Postgres. */
+export interface VideoColumns {
   id: string;
   author_id: string | null;
   author_unique_id: string | null;
@@ -13,6 +13,10 @@ export interface VideoRow {
   share_count: number | null;
   collect_count: number | null;
   music_id: string | null;
+}
+
+/** The columns plus the whole item, sanitised: what a bare upsert loop sends (see bench/raw-postgres.ts). */
+export interface VideoRow extends VideoColumns {
   raw: Record<string, unknown>;
 }
 
@@ -29,26 +33,28 @@ export function dedupeById<T extends { id: string }>(items: readonly T[]): T[] {
   return [...byId.values()];
 }
 
-export function toVideoRow(item: RawItem): VideoRow {
-  const raw = sanitizeForPostgres(item) as RawItem;
-  const author = record(raw.author);
-  const stats = record(raw.stats);
-  const statsV2 = record(raw.statsV2);
+export function toVideoColumns(item: RawItem): VideoColumns {
+  const author = record(item.author);
+  const stats = record(item.stats);
+  const statsV2 = record(item.statsV2);
   const count = (name: string) => toCount(stats?.[name]) ?? toCount(statsV2?.[name]);
   return {
-    id: raw.id,
+    id: item.id,
     author_id: idString(author?.id),
     author_unique_id: text(author?.uniqueId),
-    description: text(raw.desc),
-    create_time: toTimestamp(raw.createTime),
+    description: text(item.desc),
+    create_time: toTimestamp(item.createTime),
     play_count: count('playCount'),
     digg_count: count('diggCount'),
     comment_count: count('commentCount'),
     share_count: count('shareCount'),
     collect_count: count('collectCount'),
-    music_id: idString(record(raw.music)?.id),
-    raw,
+    music_id: idString(record(item.music)?.id),
   };
+}
+
+export function toVideoRow(item: RawItem): VideoRow {
+  return { ...toVideoColumns(item), raw: sanitizeForPostgres(item) as Record<string, unknown> };
 }
 
 /**
@@ -91,12 +97,12 @@ function record(value: unknown): Record<string, unknown> | undefined {
 }
 
 function text(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
+  return typeof value === 'string' ? cleanString(value) : null;
 }
 
 /** Ids stay strings; a numeric id has already lost precision in JSON.parse, so it is not trusted either. */
 function idString(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
+  return typeof value === 'string' && value !== '' ? cleanString(value) : null;
 }
 
 function toCount(value: unknown): number | null {

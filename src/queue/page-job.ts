@@ -10,7 +10,8 @@ import { recordCharge } from '../db/ledger.js';
 import { commitPage, findRunAndPage } from '../db/pages.js';
 import { failRun, markRunning, noteError, pauseRun, resumeAfterCap, SELF_RESUMING_PAUSES, type PauseReason } from '../db/runs.js';
 import type { CrawlPage, CrawlRun } from '../db/schema.js';
-import { dedupeById, toVideoRow, type VideoRow } from '../db/video-row.js';
+import { itemsJsonForPostgres } from '../db/items-json.js';
+import { dedupeById, toVideoColumns, type VideoColumns } from '../db/video-row.js';
 import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from './backoff.js';
 import type { CreditCaps, CreditGate } from './credit-gate.js';
@@ -91,7 +92,7 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
   }
   deps.observer.response({ outcome: 'ok', latencyMs: performance.now() - fetchStartedMs, charged: true, keyFingerprint: key.fingerprint });
 
-  const rows = dedupeById(page.items).map(toVideoRow);
+  const rows = dedupeById(page.items).map(toVideoColumns);
   const limits = {
     maxPages: run.maxPages,
     maxItems: run.maxItems,
@@ -121,6 +122,7 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
         hasMore: page.hasMore,
         keyFingerprint: key.fingerprint,
         rows,
+        itemsJson: itemsJsonForPostgres(page.body, page.items),
         credits: CREDITS_PER_REQUEST,
         decide: (newItems) => early ?? decideAfterPage({ ...facts, newItems }, soFar, limits),
       }),
@@ -164,7 +166,7 @@ function outcomeOf(err: unknown): ResponseOutcome {
   return 'transient';
 }
 
-function newestCreatedAtMs(rows: VideoRow[]): number | null {
+function newestCreatedAtMs(rows: VideoColumns[]): number | null {
   let newest: number | null = null;
   for (const row of rows) {
     if (row.create_time === null) continue;
