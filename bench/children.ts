@@ -1,4 +1,4 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SimOptions } from '../src/sim/server.js';
@@ -93,16 +93,34 @@ export interface WorkerChild {
 }
 
 /**
- * The real CLI worker: `node bin/hashtag-archiver.js worker` with this environment. Its stderr
- * (log lines and a progress line) is kept, not shown: the tail goes into error messages.
+ * The real CLI worker with this environment: `bin/hashtag-archiver.js worker` (the sources
+ * through tsx), or with `compiled` the production build, `bin/hashtag-archiver-dist.js worker`,
+ * run as its own executable so that its shebang's V8 flags apply (`buildCli()` first). Its
+ * stderr (log lines and a progress line) is kept, not shown: the tail goes into error messages.
  */
-export function startCliWorker(env: NodeJS.ProcessEnv): WorkerChild {
-  const child = track(spawn(process.execPath, [here('../bin/hashtag-archiver.js'), 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] }));
+export function startCliWorker(env: NodeJS.ProcessEnv, options: { compiled?: boolean } = {}): WorkerChild {
+  const child = track(
+    options.compiled
+      ? spawn(here('../bin/hashtag-archiver-dist.js'), ['worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(process.execPath, [here('../bin/hashtag-archiver.js'), 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] }),
+  );
   let tail = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     tail = (tail + chunk).slice(-4_000);
   });
   return wrap(child, () => tail);
+}
+
+let built: Promise<void> | undefined;
+
+/** `npm run build`, once per bench process: dist/ is rebuilt rather than trusted to match the sources. */
+export function buildCli(): Promise<void> {
+  built ??= new Promise((resolve, reject) => {
+    execFile('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT }, (err, _stdout, stderr) =>
+      err ? reject(new Error(`npm run build failed:\n${stderr}`)) : resolve(),
+    );
+  });
+  return built;
 }
 
 function wrap(child: ChildProcess, stderrTail: () => string): WorkerChild {

@@ -5,13 +5,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { createApp } from '../src/app.js';
 import { startCrawl } from '../src/queue/start-crawl.js';
-import { rssOf, sleepMs, startCliWorker } from './children.js';
+import { buildCli, rssOf, sleepMs, startCliWorker } from './children.js';
+import { cpuSecondsOf } from './cpu.js';
 import { warmUp } from './crawl.js';
 import { benchConfig, benchLogger, freshDatabase, freshPrefix, redisUsedMemory, SERVICES } from './services.js';
 
 export interface MemoryResult {
   pages: number;
   seconds: number;
+  /** CPU seconds the worker used during the crawl (not its start-up). */
+  cpuSeconds: number;
   /** VmHWM of the worker process just before it was stopped. */
   peakRss: number;
   /** [seconds since start, RSS bytes, pages committed so far]. */
@@ -30,9 +33,10 @@ export interface MemoryResult {
 }
 
 /**
- * The real CLI worker (`node bin/hashtag-archiver.js worker`) in a child process crawls up to
- * `targetPages` pages across many hashtags, or for `maxSeconds`, whichever comes first, while
- * its RSS is sampled every second. Redis is measured once the worker has stopped.
+ * The real CLI worker in a child process crawls up to `targetPages` pages across many hashtags,
+ * or for `maxSeconds`, whichever comes first, while its RSS is sampled every second. Redis is
+ * measured once the worker has stopped. The worker is the production one unless `cli` says
+ * `tsx`: the compiled CLI (built first) with the V8 flags of its shebang.
  */
 export async function memoryRun(options: {
   baseUrl: string;
@@ -40,14 +44,17 @@ export async function memoryRun(options: {
   pagesPerHashtag: number;
   concurrency: number;
   maxSeconds: number;
+  cli?: 'compiled' | 'tsx';
 }): Promise<MemoryResult> {
+  const compiled = options.cli !== 'tsx';
+  if (compiled) await buildCli();
   const database = await freshDatabase();
   const prefix = freshPrefix();
   const targetPages = options.hashtags.length * options.pagesPerHashtag;
   // This process only starts the crawl and counts pages; the worker is the child.
   const app = createApp(benchConfig({ databaseUrl: database.url, queuePrefix: prefix.prefix, baseUrl: options.baseUrl }), benchLogger);
   const heapLog = join(tmpdir(), `ha-bench-heap-${process.pid}-${Date.now()}.jsonl`);
-  const worker = startCliWorker({
+  const env = {
     ...process.env,
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(fileURLToPath(new URL('./heap-probe.mjs', import.meta.url))).href}`.trim(),
     BENCH_HEAP_LOG: heapLog,
@@ -60,13 +67,15 @@ export async function memoryRun(options: {
     HA_QUEUE_PREFIX: prefix.prefix,
     HA_CONCURRENCY: String(options.concurrency),
     LOG_LEVEL: 'warn',
-  });
+  };
+  const worker = startCliWorker(env, { compiled });
   try {
     await warmUp(app);
     const pagesSoFar = async () =>
       Number(
         (await app.database.db.execute<{ pages: number }>(sql`select coalesce(sum(pages), 0)::int as pages from crawl_runs`)).rows[0]?.pages ?? 0,
       );
+    const cpuBefore = cpuSecondsOf(worker.pid);
     const started = performance.now();
     await startCrawl(app.database.db, app.queue, { hashtagIds: options.hashtags, maxPages: null, maxItems: null });
     const samples: MemoryResult['samples'] = [];
@@ -83,6 +92,7 @@ export async function memoryRun(options: {
       if (pages >= targetPages || elapsed >= options.maxSeconds) break;
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpuSeconds = cpuSecondsOf(worker.pid) - cpuBefore;
     await worker.stop();
     pages = await pagesSoFar();
     const counts = await app.queue.getJobCounts('completed');
@@ -90,6 +100,7 @@ export async function memoryRun(options: {
     return {
       pages,
       seconds,
+      cpuSeconds,
       peakRss,
       samples,
       heapFloor,

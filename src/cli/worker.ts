@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { createPipelineMetrics, metricsRoute } from '../server/metrics.js';
-import { startServer } from '../server/server.js';
-import { configFrom, portNumber, requireApiKey, runUntilSignal } from './context.js';
+import type { PipelineMetrics } from '../server/metrics.js';
+import type { RunningServer } from '../server/server.js';
+import { configFrom, portNumber, requireApiKey, runUntilSignal, type App } from './context.js';
 import { watchLiveRuns } from './watch-runs.js';
 
 export function workerCommand(): Command {
@@ -13,11 +13,14 @@ export function workerCommand(): Command {
     .action(async (flags: { concurrency?: string; metricsPort?: string; metricsHost: string }, command: Command) => {
       const config = requireApiKey(configFrom(command, { HA_CONCURRENCY: flags.concurrency }));
       // The pipeline's counters live in this process, so only this process can serve them.
-      const metrics = flags.metricsPort === undefined ? null : { port: portNumber(flags.metricsPort, '--metrics-port'), pipeline: createPipelineMetrics() };
+      const metrics =
+        flags.metricsPort === undefined
+          ? null
+          : { port: portNumber(flags.metricsPort, '--metrics-port'), pipeline: (await import('../server/metrics.js')).createPipelineMetrics() };
       await runUntilSignal(
         config,
         async (app) => {
-          const server = metrics && (await startServer(app, { host: flags.metricsHost, port: metrics.port, parts: [metricsRoute(metrics.pipeline)] }));
+          const server = metrics && (await startMetricsServer(app, flags.metricsHost, metrics.port, metrics.pipeline));
           app.startWorker();
           app.startScheduler();
           app.logger.info({ concurrency: config.concurrency, plan: config.plan, ratePerMin: config.ratePerMin, metrics: server?.url }, 'worker started');
@@ -26,4 +29,10 @@ export function workerCommand(): Command {
         metrics ? { observer: metrics.pipeline.observer } : {},
       );
     });
+}
+
+/** Fastify and prom-client are imported only for --metrics-port: a plain worker is a long-lived process and need not carry them. */
+async function startMetricsServer(app: App, host: string, port: number, pipeline: PipelineMetrics): Promise<RunningServer> {
+  const [{ startServer }, { metricsRoute }] = await Promise.all([import('../server/server.js'), import('../server/metrics.js')]);
+  return startServer(app, { host, port, parts: [metricsRoute(pipeline)] });
 }
