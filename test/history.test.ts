@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { videoHistory } from '../src/db/history.js';
 import { videos, type CrawlRun } from '../src/db/schema.js';
-import { catalogueIds, catalogueItem } from '../src/sim/catalogue.js';
+import { catalogueIds, catalogueItem, type ItemCounts } from '../src/sim/catalogue.js';
 import { runCli } from './support/cli.js';
 import { useCrawlEnvironment } from './support/environment.js';
 import { crawlAndWait } from './support/runs.js';
@@ -14,15 +14,7 @@ const t = useCrawlEnvironment({ sim: { itemsPerHashtag: SIZE } });
 /** The crawl at epoch 1, then the one at epoch 2. */
 let runs: CrawlRun[];
 
-interface Counts {
-  playCount: number;
-  diggCount: number;
-  commentCount: number;
-  shareCount: number;
-  collectCount: number;
-}
-
-const servedCounts = (index: number, epoch: number) => catalogueItem(HASHTAG, index, epoch, true).stats as Counts;
+const servedCounts = (index: number, epoch: number) => catalogueItem(HASHTAG, index, epoch, true).stats as ItemCounts;
 
 beforeAll(async () => {
   runs = [];

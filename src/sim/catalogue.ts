@@ -206,7 +206,8 @@ function isEvery(index: number, n: number): boolean {
 
 const QUIRKY_DESC_BODY = 'party 🎄🔥 "quoted" it\'s a back\\slash C:\\tmp and a nul\u0000here';
 
-interface Counts {
+/** An item's `stats` as served. */
+export interface ItemCounts {
   playCount: number;
   diggCount: number;
   commentCount: number;
@@ -218,7 +219,7 @@ interface Counts {
  * The stats are written out by hand rather than stringified: they are integers (epoch is), so
  * each value's JSON is its decimal text. Key orders are the ones the catalogue has always served.
  */
-function statsJson(c: Counts): string {
+function statsJson(c: ItemCounts): string {
   return (
     `{"playCount":${c.playCount},"diggCount":${c.diggCount},"commentCount":${c.commentCount},` +
     `"shareCount":${c.shareCount},"collectCount":${c.collectCount}}`
@@ -226,7 +227,7 @@ function statsJson(c: Counts): string {
 }
 
 /** statsV2 carries the same counts as decimal strings, plus a repostCount. */
-function statsV2Json(c: Counts): string {
+function statsV2Json(c: ItemCounts): string {
   return (
     `{"collectCount":"${c.collectCount}","commentCount":"${c.commentCount}","diggCount":"${c.diggCount}",` +
     `"playCount":"${c.playCount}","repostCount":"0","shareCount":"${c.shareCount}"}`
@@ -257,7 +258,7 @@ export function catalogueItemJson(hashtagId: string, index: number, epoch: numbe
   const descJson = JSON.stringify(desc);
   const createTimeS = NEWEST_CREATE_TIME_S - index * CREATE_TIME_STEP_S - (seed % 600);
 
-  const counts: Counts = {
+  const counts: ItemCounts = {
     playCount: grown(1_000 + (seed % 5_000_000), epoch),
     diggCount: grown(10 + (mix32(seed + 1) % 200_000), epoch),
     commentCount: grown(mix32(seed + 2) % 5_000, epoch),
