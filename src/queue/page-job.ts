@@ -49,9 +49,9 @@ export interface PageJobSettings extends CreditCaps {
 export type PageJobOutcome = 'stale' | 'already-committed' | 'committed' | 'paused';
 
 /**
- * One page job: fetch, commit, chain. Every step is safe to repeat — a job retried after a
- * crash finds its page in crawl_pages, skips the (billed) fetch and only makes sure the next
- * job exists.
+ * One page job: fetch, chain, commit (chain after the commit when deciding needs it, see
+ * decidesBeforeCommit). Every step is safe to repeat — a job retried after a crash finds its page
+ * in crawl_pages, skips the (billed) fetch and only makes sure the next job exists.
  */
 export async function processPageJob(job: Job<PageJobData>, token: string | undefined, deps: PageJobDeps): Promise<PageJobOutcome> {
   const data = job.data;
@@ -110,6 +110,7 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
   // the run completes only once every page is, and a resume starts at the first missing one.
   if (early?.kind === 'continue') await enqueueNext(data, early.nextCursor, early, deps.queue);
 
+  const itemsJson = itemsJsonForPostgres(page.body, page.items);
   // The page is paid for: ride out a short Postgres outage here rather than fetch it again.
   const commitStartedMs = performance.now();
   const result = await pRetry(
@@ -122,7 +123,7 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
         hasMore: page.hasMore,
         keyFingerprint: key.fingerprint,
         rows,
-        itemsJson: itemsJsonForPostgres(page.body, page.items),
+        itemsJson,
         credits: CREDITS_PER_REQUEST,
         decide: (newItems) => early ?? decideAfterPage({ ...facts, newItems }, soFar, limits),
       }),
