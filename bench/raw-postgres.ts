@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { catalogueItemJson } from '../src/sim/catalogue.js';
 import type { RawItem } from '../src/crawlora/schema.js';
-import { dedupeById, toVideoRow, type VideoRow } from '../src/db/video-row.js';
+import { dedupeById, toVideoRow, VIDEO_COLUMN_NAMES, type VideoRow } from '../src/db/video-row.js';
 import { ownCpuSeconds, postgresBackendsCpu } from './cpu.js';
 
 /**
@@ -52,20 +52,7 @@ interface EncodedPage {
   ids: string;
 }
 
-const VIDEO_COLUMNS = [
-  'id',
-  'author_id',
-  'author_unique_id',
-  'description',
-  'create_time',
-  'play_count',
-  'digg_count',
-  'comment_count',
-  'share_count',
-  'collect_count',
-  'music_id',
-  'raw',
-] as const satisfies ReadonlyArray<keyof VideoRow>;
+const VIDEO_COLUMNS = [...VIDEO_COLUMN_NAMES, 'raw'] as const satisfies ReadonlyArray<keyof VideoRow>;
 const ARRAY_TYPES = ['text', 'text', 'text', 'text', 'timestamptz', 'int8', 'int8', 'int8', 'int8', 'int8', 'text', 'jsonb'];
 
 export function encodePages(pages: Iterable<PlannedPage>, shape: Shape): EncodedPage[] {

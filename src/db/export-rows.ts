@@ -2,27 +2,13 @@ import { Transform, type Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import type pg from 'pg';
 import QueryStream from 'pg-query-stream';
+import { VIDEO_COLUMN_NAMES } from './video-row.js';
 
 export const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** The CSV header: the typed columns of `videos`, led by the hashtag the row was exported for. */
-export const CSV_COLUMNS = [
-  'hashtag_id',
-  'id',
-  'author_id',
-  'author_unique_id',
-  'description',
-  'create_time',
-  'play_count',
-  'digg_count',
-  'comment_count',
-  'share_count',
-  'collect_count',
-  'music_id',
-  'first_seen_at',
-  'last_seen_at',
-] as const;
+export const CSV_COLUMNS = ['hashtag_id', ...VIDEO_COLUMN_NAMES, 'first_seen_at', 'last_seen_at'] as const;
 
 export interface ExportQuery {
   format: ExportFormat;

@@ -15,6 +15,21 @@ export interface VideoColumns {
   music_id: string | null;
 }
 
+/** The names of those columns in `videos`, in table order: for statements and headers that list them. */
+export const VIDEO_COLUMN_NAMES = [
+  'id',
+  'author_id',
+  'author_unique_id',
+  'description',
+  'create_time',
+  'play_count',
+  'digg_count',
+  'comment_count',
+  'share_count',
+  'collect_count',
+  'music_id',
+] as const satisfies ReadonlyArray<keyof VideoColumns>;
+
 /** The columns plus the whole item, sanitised: what a bare upsert loop sends (see bench/raw-postgres.ts). */
 export interface VideoRow extends VideoColumns {
   raw: Record<string, unknown>;
