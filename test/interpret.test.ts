@@ -12,7 +12,7 @@ const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const wire = (status: number, body: unknown, retryAfter: string | null = null): WireResponse => ({
   status,
   retryAfter,
-  body: typeof body === 'string' ? body : JSON.stringify(body),
+  bytes: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
   nowMs: NOW,
 });
 const page = (data: Record<string, unknown>) => wire(200, { code: 200, msg: 'OK', data: { statusCode: 0, ...data } });
@@ -30,7 +30,7 @@ describe('interpretHashtagPage', () => {
   it('returns items, hasMore and the next cursor of a good page', () => {
     const response = page({ cursor: '30', hasMore: true, itemList: [{ id: '7300000000000000001' }] });
     const result = interpretHashtagPage(response);
-    expect(result).toEqual({ items: [{ id: '7300000000000000001' }], invalidItems: 0, hasMore: true, nextCursor: '30', body: response.body });
+    expect(result).toEqual({ items: [{ id: '7300000000000000001' }], invalidItems: 0, hasMore: true, nextCursor: '30', bytes: response.bytes });
   });
 
   it('treats an absent or null itemList as an empty page, and a numeric cursor as its string', () => {
@@ -49,6 +49,12 @@ describe('interpretHashtagPage', () => {
     expect(thrown(wire(400, { code: 400, msg: 'invalid id' }))).toBeInstanceOf(InvalidInputError);
     expect((thrown(wire(400, { code: 400, msg: 'invalid id' })) as InvalidInputError).retry).toBe('never');
     expect(thrown(wire(404, 'not found'))).toBeInstanceOf(InvalidInputError);
+  });
+
+  it('refuses a redirect as a wrong base URL instead of following it with the key', () => {
+    const err = thrown(wire(301, '')) as InvalidInputError;
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect(err.message).toMatch(/HTTP 301.*CRAWLORA_BASE_URL/);
   });
 
   it('maps 401 and 403 to BadKeyError that disables the key', () => {

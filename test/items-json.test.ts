@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawItem } from '../src/crawlora/schema.js';
-import { itemsJsonForPostgres } from '../src/db/items-json.js';
+import { itemsJsonbForPostgres } from '../src/db/items-json.js';
 import { commitPage } from '../src/db/pages.js';
 import { createRuns } from '../src/db/runs.js';
 import { videos } from '../src/db/schema.js';
@@ -11,17 +11,36 @@ import { freshDatabase, type TestDatabase } from './support/services.js';
 
 /** A page body as upstream writes it: JSON.stringify escapes NUL as \u0000 and a lone surrogate as \udXXX. */
 const bodyOf = (items: unknown[]) => JSON.stringify({ code: 200, data: { cursor: '30', hasMore: true, itemList: items, statusCode: 0 } });
+/** The JSON text of a binary jsonb parameter: what follows its version byte. */
+const textOf = (jsonb: Buffer) => {
+  expect(jsonb[0]).toBe(1);
+  return jsonb.subarray(1).toString('utf8');
+};
+const itemsJson = (body: string | Buffer, items: readonly RawItem[]) => textOf(itemsJsonbForPostgres(Buffer.from(body), items));
 const storedItems = (json: string) => (JSON.parse(json) as { data: { itemList: unknown[] } }).data.itemList;
 
-describe('itemsJsonForPostgres', () => {
-  it('passes a clean answer through as the very same text', () => {
-    const body = bodyOf([{ id: '1', desc: 'say "hi" \\ it\'s 🎄' }]);
-    expect(itemsJsonForPostgres(body, [])).toBe(body);
+describe('itemsJsonbForPostgres', () => {
+  it('passes a clean answer through as the very same bytes', () => {
+    const body = bodyOf([{ id: '1', desc: 'say "hi" \\ it\'s 🎄', url: 'https://x/?a=1\u0026b=2' }]);
+    expect(itemsJson(body, [])).toBe(body);
+  });
+
+  it('rebuilds the items from the parsed ones when the bytes are not UTF-8', () => {
+    const items = [{ id: '1', desc: 'ok' }];
+    const bytes = Buffer.concat([Buffer.from(bodyOf(items).slice(0, -1)), Buffer.from([0xff, 0x7d])]);
+    expect(storedItems(itemsJson(bytes, items))).toEqual(items);
   });
 
   it('drops \\u0000 escapes but keeps an escaped backslash followed by the letters u0000', () => {
     const body = String.raw`{"data":{"itemList":[{"id":"1","a":"x\u0000y","b":"p\\u0000q","c":"\\\u0000","k\u0000":1}]}}`;
-    expect(storedItems(itemsJsonForPostgres(body, []))).toEqual([{ id: '1', a: 'xy', b: 'p\\u0000q', c: '\\', k: 1 }]);
+    expect(storedItems(itemsJson(body, []))).toEqual([{ id: '1', a: 'xy', b: 'p\\u0000q', c: '\\', k: 1 }]);
+  });
+
+  it('rebuilds on a surrogate escape in either case, but not on an escaped backslash followed by the letters ud83c', () => {
+    const upper = String.raw`{"data":{"itemList":[{"id":"1","desc":"half \uD83C"}]}}`;
+    expect(storedItems(itemsJson(upper, [{ id: '1', desc: 'half \ud83c' }]))).toEqual([{ id: '1', desc: 'half \ufffd' }]);
+    const literal = String.raw`{"data":{"itemList":[{"id":"1","desc":"\\ud83c"}]}}`;
+    expect(itemsJson(literal, [])).toBe(literal);
   });
 
   it('stores what sanitizeForPostgres makes of the parsed items, whatever the text holds', () => {
@@ -29,7 +48,7 @@ describe('itemsJsonForPostgres', () => {
     fc.assert(
       fc.property(fc.array(fc.record({ desc: text, nested: fc.array(text, { maxLength: 2 }) }), { maxLength: 4 }), (fields) => {
         const items = fields.map((item, index) => ({ id: String(index + 1), ...item }));
-        const json = itemsJsonForPostgres(bodyOf(items), items);
+        const json = itemsJson(bodyOf(items), items);
         expect(json).not.toMatch(/(?<!\\)(?:\\\\)*\\u0000/);
         expect(storedItems(json)).toEqual(items.map(sanitizeForPostgres));
       }),
@@ -66,7 +85,7 @@ describe('a committed page stores each item as it came, cleaned', () => {
       hasMore: false,
       keyFingerprint: 'test-key',
       rows: dedupeById(parsed).map(toVideoColumns),
-      itemsJson: itemsJsonForPostgres(body, parsed),
+      itemsJson: itemsJsonbForPostgres(Buffer.from(body), parsed),
       credits: 8,
       decide: (newItems) => ({ kind: 'stop', reason: 'end', emptyStreak: 0, staleStreak: newItems }),
     });

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { itemsJsonbForPostgres } from '../src/db/items-json.js';
 import { commitPage } from '../src/db/pages.js';
 import { createRuns, failRun, getRun, pauseRun, reopenRun } from '../src/db/runs.js';
 import { crawlPages } from '../src/db/schema.js';
@@ -82,7 +83,7 @@ describe('pages committed out of order', () => {
       hasMore,
       keyFingerprint: 'test-key',
       rows: rowsFor('201', pageNumber),
-      itemsJson: JSON.stringify({ data: { itemList: rowsFor('201', pageNumber).map(({ id }) => ({ id })) } }),
+      itemsJson: itemsJsonbForPostgres(Buffer.from(JSON.stringify({ data: { itemList: rowsFor('201', pageNumber).map(({ id }) => ({ id })) } })), []),
       credits: 8,
       decide: (newItems) =>
         decideAfterPage(

@@ -6,7 +6,7 @@ import type { WireResponse } from '../src/crawlora/interpret.js';
 const wire = (status: number, body: unknown, retryAfter: string | null = null): WireResponse => ({
   status,
   retryAfter,
-  body: typeof body === 'string' ? body : JSON.stringify(body),
+  bytes: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
   nowMs: 0,
 });
 const detail = (challengeInfo: unknown, extra: Record<string, unknown> = {}) =>
@@ -26,7 +26,7 @@ describe('interpretHashtagDetail', () => {
     const response = detail({ challenge: { id: '7283746192837461928', title: 'christmas', desc: 'd' }, stats: { videoCount: 95, viewCount: 400_615 } });
     const result = interpretHashtagDetail('christmas', response);
     expect(result).toMatchObject({ id: '7283746192837461928', title: 'christmas', videoCount: 95, viewCount: 400_615 });
-    expect(result.payload).toEqual(JSON.parse(response.body));
+    expect(result.payload).toEqual(JSON.parse(response.bytes.toString()));
   });
 
   it("prefers TikTok's statsV2 string counts over stats", () => {

@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { interpretHashtagDetail, type HashtagDetail } from './detail.js';
 import { TransientError } from './errors.js';
 import { interpretHashtagPage, type HashtagPage, type WireResponse } from './interpret.js';
@@ -38,19 +39,22 @@ export function createCrawloraClient(options: CrawloraClientOptions): CrawloraCl
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let status = 0;
     let retryAfter: string | null = null;
-    let body: string;
+    let bytes: Buffer;
     try {
-      const response = await fetch(url, { headers: { 'x-api-key': apiKey, accept: 'application/json' }, signal: combined });
-      status = response.status;
-      retryAfter = response.headers.get('retry-after');
-      body = await response.text();
+      // undici's request rather than fetch: a page costs ~1 ms less CPU, and the body stays bytes
+      // that can go to Postgres as they came (see itemsJsonbForPostgres).
+      const response = await request(url, { headers: { 'x-api-key': apiKey, accept: 'application/json' }, signal: combined });
+      status = response.statusCode;
+      const header = response.headers['retry-after'];
+      retryAfter = (Array.isArray(header) ? header[0] : header) ?? null;
+      bytes = Buffer.from(await response.body.arrayBuffer());
     } catch (cause) {
       const failure = timeout.aborted ? `timed out after ${options.timeoutMs} ms` : 'failed on the network';
       // Headers of a 2xx already arrived when the body broke off: Crawlora billed that one.
       const charged = status >= 200 && status < 300;
       throw new TransientError(`Crawlora request for ${what} ${failure}`, { cause, charged });
     }
-    return { status, retryAfter, body, nowMs: Date.now() };
+    return { status, retryAfter, bytes, nowMs: Date.now() };
   }
 
   return {

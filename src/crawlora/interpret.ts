@@ -11,7 +11,8 @@ import { hashtagPageBodySchema, isRawItem, type RawItem } from './schema.js';
 export interface WireResponse {
   status: number;
   retryAfter: string | null;
-  body: string;
+  /** The body as it came, undecoded. */
+  bytes: Buffer;
   /** For Retry-After given as an HTTP date. */
   nowMs: number;
 }
@@ -23,8 +24,8 @@ export interface HashtagPage {
   hasMore: boolean;
   /** The cursor to send for the next page, as upstream gave it; null when absent. */
   nextCursor: string | null;
-  /** The answer's text as it came, so the items can be stored without serialising them again. */
-  body: string;
+  /** The answer's bytes as they came, so the items can be stored without serialising them again. */
+  bytes: Buffer;
 }
 
 const MAX_MESSAGE_CHARS = 200;
@@ -63,7 +64,7 @@ export function interpretHashtagPage(response: WireResponse): HashtagPage {
     invalidItems,
     hasMore: data.hasMore === true,
     nextCursor: cursor === null || cursor === undefined ? null : String(cursor),
-    body: response.body,
+    bytes: response.bytes,
   };
 }
 
@@ -73,8 +74,9 @@ export function interpretHashtagPage(response: WireResponse): HashtagPage {
  */
 export function billedJson(response: WireResponse): unknown {
   const { status } = response;
+  const body = response.bytes.toString('utf8');
   // Only failures are worth the cost of reading their message: a 2xx page is ~500 KB of JSON.
-  const upstreamMsg = status >= 200 && status < 300 ? '' : messageOf(response.body);
+  const upstreamMsg = status >= 200 && status < 300 ? '' : messageOf(body);
   if (status === 400) {
     throw new InvalidInputError(`Crawlora refused the request as invalid input (400${upstreamMsg})`);
   }
@@ -89,8 +91,9 @@ export function billedJson(response: WireResponse): unknown {
       dailyCapReached,
     );
   }
-  if (status >= 400 && status < 500) {
-    // 404, 405, 413…: the request (often the base URL) is wrong, and asking again changes nothing.
+  if (status >= 300 && status < 500) {
+    // 404, 405, 413…, or a redirect (not followed: the key would travel to another host): the
+    // request (often the base URL) is wrong, and asking again changes nothing.
     throw new InvalidInputError(`Crawlora answered HTTP ${status}${upstreamMsg}; check CRAWLORA_BASE_URL`);
   }
   if (status < 200 || status >= 300) {
@@ -98,13 +101,13 @@ export function billedJson(response: WireResponse): unknown {
   }
 
   // From here on the response was 2xx, so Crawlora billed it whatever it holds.
-  if (/^\s*$/.test(response.body)) {
+  if (/^\s*$/.test(body)) {
     throw new TransientError('Crawlora answered 2xx with an empty body', { charged: true });
   }
   try {
-    return JSON.parse(response.body);
+    return JSON.parse(body);
   } catch (cause) {
-    throw new TransientError(`Crawlora answered 2xx with a truncated or malformed JSON body (${response.body.length} bytes)`, {
+    throw new TransientError(`Crawlora answered 2xx with a truncated or malformed JSON body (${response.bytes.length} bytes)`, {
       cause,
       charged: true,
     });

@@ -13,8 +13,8 @@ export interface PageCommit {
   keyFingerprint: string;
   /** Already deduplicated by id. */
   rows: VideoColumns[];
-  /** The items as JSON text under `data.itemList` (see itemsJsonForPostgres): each row's `raw` is taken from it by id. */
-  itemsJson: string;
+  /** The items under `data.itemList` as a binary jsonb parameter (see itemsJsonbForPostgres): each row's `raw` is taken from it by id. */
+  itemsJson: Buffer;
   credits: number;
   /** Whether to go on is decided once the page's new videos are known, inside the transaction. */
   decide: (newItems: number) => Decision;

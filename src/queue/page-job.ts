@@ -10,7 +10,7 @@ import { recordCharge } from '../db/ledger.js';
 import { commitPage, findRunAndPage } from '../db/pages.js';
 import { failRun, markRunning, noteError, pauseRun, resumeAfterCap, SELF_RESUMING_PAUSES, type PauseReason } from '../db/runs.js';
 import type { CrawlPage, CrawlRun } from '../db/schema.js';
-import { itemsJsonForPostgres } from '../db/items-json.js';
+import { itemsJsonbForPostgres } from '../db/items-json.js';
 import { dedupeById, toVideoColumns, type VideoColumns } from '../db/video-row.js';
 import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from './backoff.js';
@@ -110,7 +110,7 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
   // the run completes only once every page is, and a resume starts at the first missing one.
   if (early?.kind === 'continue') await enqueueNext(data, early.nextCursor, early, deps.queue);
 
-  const itemsJson = itemsJsonForPostgres(page.body, page.items);
+  const itemsJson = itemsJsonbForPostgres(page.bytes, page.items);
   // The page is paid for: ride out a short Postgres outage here rather than fetch it again.
   const commitStartedMs = performance.now();
   const result = await pRetry(
