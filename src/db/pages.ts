@@ -148,11 +148,25 @@ export async function findPage(db: Pick<Db, 'select'>, runId: number, pageNumber
 
 /** A page job's starting point in one round trip: its run, and its page when already committed. */
 export async function findRunAndPage(db: Db, runId: number, pageNumber: number): Promise<{ run: CrawlRun; page: CrawlPage | null } | undefined> {
-  const [row] = await db
+  const [row] = await runAndPageQuery(db).execute({ runId, pageNumber });
+  return row;
+}
+
+const runAndPageQueries = new WeakMap<Db, ReturnType<typeof prepareRunAndPage>>();
+
+/** Every page job starts with this query: prepared once per connection, it skips Postgres's parse and plan. */
+function runAndPageQuery(db: Db): ReturnType<typeof prepareRunAndPage> {
+  let query = runAndPageQueries.get(db);
+  if (!query) runAndPageQueries.set(db, (query = prepareRunAndPage(db)));
+  return query;
+}
+
+function prepareRunAndPage(db: Db) {
+  return db
     .select({ run: crawlRuns, page: crawlPages })
     .from(crawlRuns)
-    .leftJoin(crawlPages, and(eq(crawlPages.runId, crawlRuns.id), eq(crawlPages.pageNumber, pageNumber)))
-    .where(eq(crawlRuns.id, runId))
-    .limit(1);
-  return row;
+    .leftJoin(crawlPages, and(eq(crawlPages.runId, crawlRuns.id), eq(crawlPages.pageNumber, sql.placeholder('pageNumber'))))
+    .where(eq(crawlRuns.id, sql.placeholder('runId')))
+    .limit(1)
+    .prepare('find_run_and_page');
 }
