@@ -1,13 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { App, AppOptions } from '../src/app.js';
 import { keyFingerprint } from '../src/crawlora/api-key.js';
 import { creditLedger } from '../src/db/schema.js';
 import { getRun } from '../src/db/runs.js';
 import type { Config } from '../src/config.js';
-import { resume } from '../src/queue/run-control.js';
+import { cancel, resume } from '../src/queue/run-control.js';
 import { startCrawl, type CrawlOptions } from '../src/queue/start-crawl.js';
 import { useCrawlEnvironment, usePerTestApps } from './support/environment.js';
 import { pollRun, requestsFor, waitForRuns } from './support/runs.js';
@@ -78,6 +80,43 @@ describe('pacing against a strict sliding window', () => {
     // after that, nobody uses the key until Retry-After (1 s) is over.
     expect(after.filter((ms) => ms > 100 && ms < 950)).toEqual([]);
     expect(Math.max(...after)).toBeGreaterThanOrEqual(950);
+  });
+
+  it('a job with nothing to fetch gives its rate slot back: at one request a minute, the next run still starts at once', async () => {
+    const app = makeApp({ ratePerMin: 1, rateWindowMs: 60_000 });
+    const [cancelled] = await crawl(app, ['41']);
+    await cancel(app.database.db, cancelled!.id);
+    const [live] = await crawl(app, ['42'], { maxPages: 1 });
+    // One job at a time, oldest first: the cancelled run's job takes the only slot of the minute first.
+    app.startWorker(1);
+    const [finished] = await waitForRuns(app.database.db, [live!.id], 10_000);
+    expect(finished!.status).toBe('completed');
+    expect(requestsFor(t.sim, '41')).toEqual([]);
+    expect(requestsFor(t.sim, '42')).toHaveLength(1);
+  });
+
+  it('a slot taken while the run check waits on Postgres is taken again, so the request leaves when the limiter counted it', async () => {
+    const app = makeApp();
+    const [run] = await crawl(app, ['43'], { maxPages: 1 });
+    const locker = new pg.Client({ connectionString: t.database.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE crawl_runs IN ACCESS EXCLUSIVE MODE');
+      app.startWorker();
+      await sleep(400);
+      await locker.query('COMMIT');
+    } finally {
+      await locker.end();
+    }
+    await waitForRuns(app.database.db, [run!.id], 10_000);
+    const [request] = requestsFor(t.sim, '43');
+    const log = `${app.config.queuePrefix}:rate:${keyFingerprint(app.config.apiKeys[0]!)}`;
+    const [slot, admittedAtMs] = await app.redis.zrange(log, 0, -1, 'WITHSCORES');
+    expect(slot).toBeDefined();
+    // The first slot, taken as the job started, was 400 ms older than the request: it was given back.
+    expect(await app.redis.zcard(log)).toBe(1);
+    expect(request!.atMs - Number(admittedAtMs)).toBeLessThan(200);
   });
 
   it('a plan change reaches a running worker without a restart', async () => {

@@ -58,7 +58,7 @@ export function toVideoColumns(item: RawItem): VideoColumns {
     author_id: idString(author?.id),
     author_unique_id: text(author?.uniqueId),
     description: text(item.desc),
-    create_time: toTimestamp(item.createTime),
+    create_time: createTimeOf(item),
     play_count: count('playCount'),
     digg_count: count('diggCount'),
     comment_count: count('commentCount'),
@@ -126,9 +126,15 @@ function toCount(value: unknown): number | null {
 }
 
 /** `createTime` comes as unix seconds, as a number or a numeric string. */
-function toTimestamp(value: unknown): string | null {
-  const seconds = toCount(value);
+/** When the video was posted, in ms since the epoch; null when upstream gave no usable time. */
+export function createdAtMs(item: RawItem): number | null {
+  const seconds = toCount(item.createTime);
   if (seconds === null || seconds === 0) return null;
-  const date = new Date(seconds * 1000);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+  const ms = seconds * 1000;
+  return Number.isNaN(new Date(ms).getTime()) ? null : ms;
+}
+
+function createTimeOf(item: RawItem): string | null {
+  const ms = createdAtMs(item);
+  return ms === null ? null : new Date(ms).toISOString();
 }

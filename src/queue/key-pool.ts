@@ -7,7 +7,8 @@ export interface ApiKey {
   fingerprint: string;
 }
 
-export type KeyChoice = { kind: 'key'; key: ApiKey } | { kind: 'wait'; waitMs: number } | { kind: 'none-left' };
+/** A key comes with its rate-limit slot, which `giveBack` returns when the request is not sent after all. */
+export type KeyChoice = { kind: 'key'; key: ApiKey; slot: string } | { kind: 'wait'; waitMs: number } | { kind: 'none-left' };
 
 /**
  * The configured API keys, minus those Crawlora refused. The refused set lives in Redis (as
@@ -16,6 +17,7 @@ export type KeyChoice = { kind: 'key'; key: ApiKey } | { kind: 'wait'; waitMs: n
 export interface KeyPool {
   /** Takes the first key whose limiter admits a request now; else says how long until one will. */
   choose(): Promise<KeyChoice>;
+  giveBack(choice: KeyChoice): Promise<void>;
   /** Returns true the first time this key is disabled anywhere, so it is logged once. */
   disable(key: ApiKey): Promise<boolean>;
 }
@@ -30,21 +32,25 @@ export function createKeyPool(apiKeys: string[], redis: Redis, keyPrefix: string
       // so concurrent choices spread across keys instead of all trying the same one first.
       const start = next++;
       // The first key is tried while the refused set is read: one round trip in the usual case.
-      // A slot it takes on a key that turns out refused is never used, and costs no credit.
+      // A slot it takes on a key that turns out refused is given back.
       const first = keys[start % keys.length]!;
-      const [disabled, firstWaitMs] = await Promise.all([redis.smembers(disabledSet).then((members) => new Set(members)), limiter.tryAcquire(first.fingerprint)]);
-      if (firstWaitMs === 0 && !disabled.has(first.fingerprint)) return { kind: 'key', key: first };
+      const [disabled, firstAdmission] = await Promise.all([redis.smembers(disabledSet).then((members) => new Set(members)), limiter.tryAcquire(first.fingerprint)]);
+      if (firstAdmission.admitted && !disabled.has(first.fingerprint)) return { kind: 'key', key: first, slot: firstAdmission.slot };
+      if (firstAdmission.admitted) await limiter.giveBack(first.fingerprint, firstAdmission.slot);
       const usable = keys.filter((key) => !disabled.has(key.fingerprint));
       if (usable.length === 0) return { kind: 'none-left' };
-      let shortestWaitMs = disabled.has(first.fingerprint) ? Number.POSITIVE_INFINITY : firstWaitMs;
+      let shortestWaitMs = !firstAdmission.admitted && !disabled.has(first.fingerprint) ? firstAdmission.waitMs : Number.POSITIVE_INFINITY;
       for (let i = 0; i < usable.length; i += 1) {
         const key = usable[(start + i) % usable.length]!;
         if (key === first) continue;
-        const waitMs = await limiter.tryAcquire(key.fingerprint);
-        if (waitMs === 0) return { kind: 'key', key };
-        shortestWaitMs = Math.min(shortestWaitMs, waitMs);
+        const admission = await limiter.tryAcquire(key.fingerprint);
+        if (admission.admitted) return { kind: 'key', key, slot: admission.slot };
+        shortestWaitMs = Math.min(shortestWaitMs, admission.waitMs);
       }
       return { kind: 'wait', waitMs: shortestWaitMs };
+    },
+    async giveBack(choice) {
+      if (choice.kind === 'key') await limiter.giveBack(choice.key.fingerprint, choice.slot);
     },
     async disable(key) {
       return (await redis.sadd(disabledSet, key.fingerprint)) === 1;

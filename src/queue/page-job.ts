@@ -4,6 +4,7 @@ import pRetry from 'p-retry';
 import type { CrawloraClient } from '../crawlora/client.js';
 import { BadKeyError, CrawloraError, InvalidInputError, RateLimitedError, UpstreamError } from '../crawlora/errors.js';
 import type { HashtagPage } from '../crawlora/interpret.js';
+import type { RawItem } from '../crawlora/schema.js';
 import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
 import type { Db } from '../db/client.js';
 import { recordCharge } from '../db/ledger.js';
@@ -11,12 +12,12 @@ import { commitPage, findRunAndPage } from '../db/pages.js';
 import { failRun, markRunning, noteError, pauseRun, resumeAfterCap, SELF_RESUMING_PAUSES, type PauseReason } from '../db/runs.js';
 import type { CrawlPage, CrawlRun } from '../db/schema.js';
 import { itemsJsonbForPostgres } from '../db/items-json.js';
-import { dedupeById, toVideoColumns, type VideoColumns } from '../db/video-row.js';
+import { createdAtMs, dedupeById, toVideoColumns } from '../db/video-row.js';
 import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from './backoff.js';
 import type { CreditCaps, CreditGate } from './credit-gate.js';
 import { decideAfterPage, decidesBeforeCommit } from './decide.js';
-import type { ApiKey, KeyPool } from './key-pool.js';
+import type { ApiKey, KeyChoice, KeyPool } from './key-pool.js';
 import { enqueuePage, type PagesQueue } from './pages-queue.js';
 import type { PipelineObserver, ResponseOutcome } from './observer.js';
 import type { PageJobData } from './payloads.js';
@@ -56,23 +57,31 @@ export type PageJobOutcome = 'stale' | 'already-committed' | 'committed' | 'paus
 export async function processPageJob(job: Job<PageJobData>, token: string | undefined, deps: PageJobDeps): Promise<PageJobOutcome> {
   const data = job.data;
   const log = deps.logger.child({ runId: data.runId, page: data.pageNumber });
-  const head = await findRunAndPage(deps.db, data.runId, data.pageNumber);
-  const run = head && (await liveRun(deps.db, head.run, data));
-  if (!run) return 'stale';
-  if (head.page) {
-    await chainAfter(head.page, data, deps);
-    return 'already-committed';
+  // The run check and the first try for a key overlap: both sit between two pages of a hashtag.
+  // A slot taken for a job that turns out to have nothing to fetch is given back.
+  const choiceStartedMs = performance.now();
+  const firstChoice = deps.keys.choose();
+  // Awaited below, once the run is known; a failure meanwhile must not go unhandled.
+  firstChoice.catch(() => undefined);
+  let start: JobStart;
+  try {
+    start = await beforeFetch(await findRunAndPage(deps.db, data.runId, data.pageNumber), data, deps);
+  } catch (err) {
+    await firstChoice.then((choice) => deps.keys.giveBack(choice)).catch(() => undefined);
+    throw err;
   }
-  if (run.budgetCredits !== null && run.credits + CREDITS_PER_REQUEST > run.budgetCredits) {
-    await pauseRun(deps.db, run.id, 'budget', `budget of ${run.budgetCredits} credits reached (${run.credits} spent); resume with a larger --budget-credits`);
-    return 'paused';
+  if ('done' in start) {
+    await deps.keys.giveBack(await firstChoice);
+    return start.done;
   }
-  if (run.status === 'queued') await markRunning(deps.db, data.runId);
+  const { run } = start;
 
   const settings = deps.settings();
-  const key = await takeKey(job, token, deps);
+  const taken = await takeKey(job, token, deps, await freshChoice(await firstChoice, choiceStartedMs, deps.keys));
+  const { key } = taken;
   const reservation = await deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings, deps.clock());
   if (reservation.kind === 'cap-reached') {
+    await deps.keys.giveBack(taken);
     const reason: PauseReason = reservation.cap === 'daily' ? 'daily-cap' : 'monthly-credits';
     const what = reservation.cap === 'daily' ? `daily cap of ${settings.dailyCredits}` : `${settings.monthlyCredits} included credits of the month (the plan has no overage)`;
     await pauseRun(deps.db, run.id, reason, `key ${key.fingerprint} reached its ${what}; the run continues by itself at ${reservation.resumeAt.toISOString()}`);
@@ -92,7 +101,7 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
   }
   deps.observer.response({ outcome: 'ok', latencyMs: performance.now() - fetchStartedMs, charged: true, keyFingerprint: key.fingerprint });
 
-  const rows = dedupeById(page.items).map(toVideoColumns);
+  const items = dedupeById(page.items);
   const limits = {
     maxPages: run.maxPages,
     maxItems: run.maxItems,
@@ -104,12 +113,13 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
   // Pages are numbered without gaps from 0, so a page's number is how many pages come before it,
   // even while the page before it is still being committed.
   const soFar = { pages: data.pageNumber, items: run.items, emptyStreak: data.emptyStreak, staleStreak: data.staleStreak ?? 0 };
-  const facts = { cursor: data.cursor, nextCursor: page.nextCursor, hasMore: page.hasMore, itemCount: rows.length, newestCreatedAtMs: newestCreatedAtMs(rows) };
+  const facts = { cursor: data.cursor, nextCursor: page.nextCursor, hasMore: page.hasMore, itemCount: items.length, newestCreatedAtMs: newestCreatedAtMs(items) };
   const early = decidesBeforeCommit(run) ? decideAfterPage({ ...facts, newItems: null }, soFar, limits) : null;
   // The next page's fetch overlaps this page's commit. Its job may run before this page is in:
   // the run completes only once every page is, and a resume starts at the first missing one.
   if (early?.kind === 'continue') await enqueueNext(data, early.nextCursor, early, deps.queue);
 
+  const rows = items.map(toVideoColumns);
   const itemsJson = itemsJsonbForPostgres(page.bytes, page.items);
   // The page is paid for: ride out a short Postgres outage here rather than fetch it again.
   const commitStartedMs = performance.now();
@@ -149,6 +159,24 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
   return 'committed';
 }
 
+type JobStart = { fetch: true; run: CrawlRun } | { done: Exclude<PageJobOutcome, 'committed'> };
+
+/** What the job does before any request: nothing (stale), only chain (page in), pause on the budget, or fetch. */
+async function beforeFetch(head: { run: CrawlRun; page: CrawlPage | null } | undefined, data: PageJobData, deps: PageJobDeps): Promise<JobStart> {
+  const run = head && (await liveRun(deps.db, head.run, data));
+  if (!run) return { done: 'stale' };
+  if (head.page) {
+    await chainAfter(head.page, data, deps);
+    return { done: 'already-committed' };
+  }
+  if (run.budgetCredits !== null && run.credits + CREDITS_PER_REQUEST > run.budgetCredits) {
+    await pauseRun(deps.db, run.id, 'budget', `budget of ${run.budgetCredits} credits reached (${run.credits} spent); resume with a larger --budget-credits`);
+    return { done: 'paused' };
+  }
+  if (run.status === 'queued') await markRunning(deps.db, data.runId);
+  return { fetch: true, run };
+}
+
 /** The job's run, when the job should still do something for it; a run paused on a cap comes back to life here. */
 async function liveRun(db: Db, run: CrawlRun, data: PageJobData): Promise<CrawlRun | undefined> {
   if (run.generation !== data.generation) return undefined;
@@ -167,12 +195,11 @@ function outcomeOf(err: unknown): ResponseOutcome {
   return 'transient';
 }
 
-function newestCreatedAtMs(rows: VideoColumns[]): number | null {
+function newestCreatedAtMs(items: RawItem[]): number | null {
   let newest: number | null = null;
-  for (const row of rows) {
-    if (row.create_time === null) continue;
-    const ms = Date.parse(row.create_time);
-    if (newest === null || ms > newest) newest = ms;
+  for (const item of items) {
+    const ms = createdAtMs(item);
+    if (ms !== null && (newest === null || ms > newest)) newest = ms;
   }
   return newest;
 }
@@ -192,13 +219,30 @@ function enqueueNext(data: PageJobData, cursor: string, streaks: { emptyStreak: 
 }
 
 /**
+ * The limiter counts a request when it admits it, and its margin for requests that reach
+ * Crawlora later than admitted is 50 ms at the shortest window. A slot older than this by the
+ * time the run check is done (Postgres was slow) is given back and taken again.
+ */
+const MAX_SLOT_AGE_MS = 10;
+
+async function freshChoice(choice: KeyChoice, startedMs: number, keys: KeyPool): Promise<KeyChoice> {
+  if (choice.kind !== 'key' || performance.now() - startedMs <= MAX_SLOT_AGE_MS) return choice;
+  await keys.giveBack(choice);
+  return keys.choose();
+}
+
+/**
  * A key whose limiter admits a request now. A short wait is slept here; a long one puts the job
  * back as delayed, which spends no attempt and frees the worker for other keys' pages.
  */
-async function takeKey(job: Job<PageJobData>, token: string | undefined, deps: PageJobDeps): Promise<ApiKey> {
-  for (;;) {
-    const choice = await deps.keys.choose();
-    if (choice.kind === 'key') return choice.key;
+async function takeKey(
+  job: Job<PageJobData>,
+  token: string | undefined,
+  deps: PageJobDeps,
+  firstChoice: KeyChoice,
+): Promise<Extract<KeyChoice, { kind: 'key' }>> {
+  for (let choice = firstChoice; ; choice = await deps.keys.choose()) {
+    if (choice.kind === 'key') return choice;
     if (choice.kind === 'none-left') {
       const message = 'every API key was refused by Crawlora (401/403); set a valid CRAWLORA_API_KEY and resume the run';
       await failRun(deps.db, job.data.runId, message);

@@ -8,7 +8,8 @@ import type { Redis } from 'ioredis';
  * admission times themselves. Time comes from Redis, so machines with skewed clocks still agree.
  * A key paused after a 429 admits nothing until the pause expires.
  *
- * Returns 0 when the request is admitted (and recorded), else the milliseconds to wait.
+ * Returns the admission's entry in the log when the request is admitted (so it can be given
+ * back), else the milliseconds to wait.
  */
 const ACQUIRE_SCRIPT = `
 local paused = redis.call('PTTL', KEYS[3])
@@ -19,11 +20,11 @@ local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < limit then
-  local seq = redis.call('INCR', KEYS[2])
-  redis.call('ZADD', KEYS[1], now, now .. '-' .. seq)
+  local slot = now .. '-' .. redis.call('INCR', KEYS[2])
+  redis.call('ZADD', KEYS[1], now, slot)
   redis.call('PEXPIRE', KEYS[1], window)
   redis.call('PEXPIRE', KEYS[2], window)
-  return 0
+  return slot
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return math.max(1, tonumber(oldest[2]) + window - now)
@@ -43,9 +44,13 @@ export function paddedWindowMs(windowMs: number): number {
   return windowMs + Math.max(50, Math.ceil(windowMs * 0.01));
 }
 
+/** One try at the limiter: admitted (and counted, under `slot`), or the wait in ms. */
+export type Admission = { admitted: true; slot: string } | { admitted: false; waitMs: number };
+
 export interface RateLimiter {
-  /** One try: 0 when a request for this key may go out now (and it is counted), else the wait in ms. */
-  tryAcquire(keyFingerprint: string): Promise<number>;
+  tryAcquire(keyFingerprint: string): Promise<Admission>;
+  /** Uncounts an admission whose request was never sent, so the slot is not lost to the window. */
+  giveBack(keyFingerprint: string, slot: string): Promise<void>;
   /** Waits, as long as it takes, until a request for this key may go out. */
   acquire(keyFingerprint: string, signal?: AbortSignal): Promise<void>;
   /** After a 429: no worker sends with this key for `waitMs`. */
@@ -57,17 +62,20 @@ export function createRateLimiter(redis: Redis, keyPrefix: string, limit: () => 
     const base = `${keyPrefix}:rate:${fingerprint}`;
     return { log: base, seq: `${base}:seq`, pause: `${base}:paused` };
   };
-  const tryAcquire = async (fingerprint: string): Promise<number> => {
+  const tryAcquire = async (fingerprint: string): Promise<Admission> => {
     const { ratePerMin, windowMs } = limit();
     const keys = keysOf(fingerprint);
-    const wait = await redis.eval(ACQUIRE_SCRIPT, 3, keys.log, keys.seq, keys.pause, ratePerMin, paddedWindowMs(windowMs));
-    return Number(wait);
+    const reply = await redis.eval(ACQUIRE_SCRIPT, 3, keys.log, keys.seq, keys.pause, ratePerMin, paddedWindowMs(windowMs));
+    return typeof reply === 'string' ? { admitted: true, slot: reply } : { admitted: false, waitMs: Number(reply) };
   };
   return {
     tryAcquire,
+    async giveBack(fingerprint, slot) {
+      await redis.zrem(keysOf(fingerprint).log, slot);
+    },
     async acquire(fingerprint, signal) {
-      for (let waitMs = await tryAcquire(fingerprint); waitMs > 0; waitMs = await tryAcquire(fingerprint)) {
-        await sleep(waitMs, undefined, { signal });
+      for (let admission = await tryAcquire(fingerprint); !admission.admitted; admission = await tryAcquire(fingerprint)) {
+        await sleep(admission.waitMs, undefined, { signal });
       }
     },
     async pause(fingerprint, waitMs) {
