@@ -100,20 +100,30 @@ const ID_SOURCE: Record<Shape, (param: string) => string> = {
   jsonb: (param) => `jsonb_array_elements_text(${param}::jsonb) AS ids(id)`,
 };
 
+/**
+ * Named, so each connection parses and plans a statement once, as the product's page transaction
+ * does: a ceiling must not pay for planning the crawler no longer pays for.
+ */
+function named<T extends Record<string, string>>(prefix: string, statements: T): { [K in keyof T]: { name: string; text: string } } {
+  return Object.fromEntries(Object.entries(statements).map(([key, text]) => [key, { name: `${prefix}_${key}`, text }])) as {
+    [K in keyof T]: { name: string; text: string };
+  };
+}
+
 /** videos + hashtag_videos only, as the issue specifies the ceiling. */
 function minimalStatements(shape: Shape) {
-  return {
+  return named(`raw_${shape}`, {
     videos: `${INSERT_VIDEOS} ${VIDEO_SOURCE[shape]} ${UPDATE_VIDEO}`,
     links: `INSERT INTO hashtag_videos (hashtag_id, video_id, first_seen_at, last_seen_at)
       SELECT $1, ids.id, now(), now() FROM ${ID_SOURCE[shape]('$2')}
       ON CONFLICT (hashtag_id, video_id) DO UPDATE SET last_seen_at = excluded.last_seen_at`,
-  };
+  });
 }
 
 /** Every table the product's page transaction writes, in as few statements as plain SQL allows. */
 function fullStatements(shape: Shape) {
   const n = shape === 'jsonb' ? 1 : ARRAY_TYPES.length;
-  return {
+  return named(`full_${shape}`, {
     page: `INSERT INTO crawl_pages (run_id, page_number, cursor, next_cursor, has_more, item_count, new_items)
       VALUES ($1, $2, $3, $4, true, $5, $5)`,
     videos: `WITH upserted AS (${INSERT_VIDEOS} ${VIDEO_SOURCE[shape]} ${UPDATE_VIDEO}
@@ -125,7 +135,7 @@ function fullStatements(shape: Shape) {
       ON CONFLICT (hashtag_id, video_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_run_id = excluded.last_run_id`,
     ledger: `INSERT INTO credit_ledger (key_fingerprint, endpoint, hashtag_id, run_id, credits) VALUES ('bench', 'hashtags', $1, $2, 8)`,
     run: `UPDATE crawl_runs SET pages = pages + 1, items = items + $2, new_items = new_items + $2, credits = credits + 8 WHERE id = $1`,
-  };
+  });
 }
 
 export interface RawRunResult {
@@ -161,16 +171,16 @@ export async function rawUpsert(databaseUrl: string, encoded: EncodedPage[], sha
           const page = encoded[index]!;
           await client.query('BEGIN');
           if (tables === 'minimal') {
-            await client.query(minimal.videos, page.videoParams);
-            await client.query(minimal.links, [page.hashtagId, page.ids]);
+            await client.query({ ...minimal.videos, values: page.videoParams });
+            await client.query({ ...minimal.links, values: [page.hashtagId, page.ids] });
           } else {
             const runId = runIds.get(page.hashtagId)!;
             const cursor = String(page.pageNumber * PAGE_SIZE);
-            await client.query(full.page, [runId, page.pageNumber, cursor, String((page.pageNumber + 1) * PAGE_SIZE), page.items]);
-            await client.query(full.videos, [...page.videoParams, runId]);
-            await client.query(full.links, [page.hashtagId, page.ids, runId]);
-            await client.query(full.ledger, [page.hashtagId, runId]);
-            await client.query(full.run, [runId, page.items]);
+            await client.query({ ...full.page, values: [runId, page.pageNumber, cursor, String((page.pageNumber + 1) * PAGE_SIZE), page.items] });
+            await client.query({ ...full.videos, values: [...page.videoParams, runId] });
+            await client.query({ ...full.links, values: [page.hashtagId, page.ids, runId] });
+            await client.query({ ...full.ledger, values: [page.hashtagId, runId] });
+            await client.query({ ...full.run, values: [runId, page.items] });
           }
           await client.query('COMMIT');
         }

@@ -3,7 +3,8 @@ import pg from 'pg';
 import * as schema from './schema.js';
 import type { Logger } from '../logger.js';
 
-export type Db = NodePgDatabase<typeof schema>;
+/** Drizzle over the pool; `$client` is the pool itself, for the page transaction's prepared statements. */
+export type Db = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 
 export interface Database {
   db: Db;
