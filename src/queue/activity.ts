@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { defineScript } from './redis-script.js';
 import type { Logger } from '../logger.js';
 import { noopObserver, type PipelineObserver, type ResponseOutcome } from './observer.js';
 
@@ -12,6 +13,8 @@ export type ActivitySeries = 'pages' | ResponseOutcome;
 /** Counters outlive the dashboard's hour-long chart, with margin, and then expire by themselves. */
 const TTL_SECONDS = 2 * 3600;
 const MINUTE_MS = 60_000;
+/** One round trip, where MULTI/INCR/EXPIRE/EXEC took four commands. */
+const COUNT_SCRIPT = `redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) return 1`;
 
 export interface Activity {
   /** Start of each minute, in Unix seconds, oldest first; the last one is the current, partial minute. */
@@ -26,14 +29,11 @@ export interface Activity {
  * whichever process they run in. Fire-and-forget: a failed count only loses a point of a chart.
  */
 export function countActivity(redis: Redis, prefix: string, logger: Logger, inner: PipelineObserver = noopObserver): PipelineObserver {
+  const count = defineScript(redis, 'haActivityCount', 1, COUNT_SCRIPT);
   const bump = (series: ActivitySeries) => {
-    const key = activityKey(prefix, series, minuteOf(Date.now()));
-    redis
-      .multi()
-      .incr(key)
-      .expire(key, TTL_SECONDS)
-      .exec()
-      .catch((err: unknown) => logger.warn({ err, series }, 'activity counter not updated'));
+    count(activityKey(prefix, series, minuteOf(Date.now())), TTL_SECONDS).catch((err: unknown) =>
+      logger.warn({ err, series }, 'activity counter not updated'),
+    );
   };
   return {
     response(event) {

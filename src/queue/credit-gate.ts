@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { defineScript } from './redis-script.js';
 
 /**
  * Reserves a request's credits against a key's daily cap (and, on plans without overage, its
@@ -41,6 +42,7 @@ export type LedgerReader = (keyFingerprint: string, since: Date) => Promise<numb
 const COUNTER_TTL_MS = 40 * 86_400_000;
 
 export function createCreditGate(redis: Redis, keyPrefix: string, ledger: LedgerReader): CreditGate {
+  const reserveCredits = defineScript(redis, 'haCreditReserve', 2, RESERVE_SCRIPT);
   const counters = (fingerprint: string, now: Date) => {
     const periods = creditPeriods(now);
     return {
@@ -60,7 +62,7 @@ export function createCreditGate(redis: Redis, keyPrefix: string, ledger: Ledger
         if ((await redis.exists(key)) === 0) await redis.set(key, await ledger(fingerprint, since), 'PX', COUNTER_TTL_MS, 'NX');
       }
       const result = Number(
-        await redis.eval(RESERVE_SCRIPT, 2, day, month, credits, caps.dailyCredits ?? -1, caps.monthlyCredits ?? -1, COUNTER_TTL_MS),
+        await reserveCredits(day, month, credits, caps.dailyCredits ?? -1, caps.monthlyCredits ?? -1, COUNTER_TTL_MS),
       );
       if (result === 0) {
         return {

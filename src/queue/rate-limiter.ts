@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { defineScript } from './redis-script.js';
 
 /**
  * A sliding-window log per API key, held in Redis so every worker on every machine draws from
@@ -62,10 +63,11 @@ export function createRateLimiter(redis: Redis, keyPrefix: string, limit: () => 
     const base = `${keyPrefix}:rate:${fingerprint}`;
     return { log: base, seq: `${base}:seq`, pause: `${base}:paused` };
   };
+  const acquire = defineScript(redis, 'haRateAcquire', 3, ACQUIRE_SCRIPT);
   const tryAcquire = async (fingerprint: string): Promise<Admission> => {
     const { ratePerMin, windowMs } = limit();
     const keys = keysOf(fingerprint);
-    const reply = await redis.eval(ACQUIRE_SCRIPT, 3, keys.log, keys.seq, keys.pause, ratePerMin, paddedWindowMs(windowMs));
+    const reply = await acquire(keys.log, keys.seq, keys.pause, ratePerMin, paddedWindowMs(windowMs));
     return typeof reply === 'string' ? { admitted: true, slot: reply } : { admitted: false, waitMs: Number(reply) };
   };
   return {
