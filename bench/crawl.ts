@@ -114,7 +114,6 @@ export interface OrderCheck {
   maxPerHashtagInFlight: number;
 }
 
-/** From the simulator's request log: whether hashtags ran in parallel while each one's pages stayed sequential. */
 /**
  * Median time, per hashtag, from the simulator finishing one page's answer to receiving the next
  * page's request: the crawler's whole hand-off between two pages (reading and parsing the body,
@@ -139,6 +138,7 @@ function groupByHashtag(records: RequestRecord[]): Map<string, RequestRecord[]> 
   return byHashtag;
 }
 
+/** From the simulator's request log: whether hashtags ran in parallel while each one's pages stayed sequential. */
 export function checkOrder(records: RequestRecord[]): OrderCheck {
   let inOrder = true;
   let maxPerHashtagInFlight = 0;

@@ -57,28 +57,11 @@ export type PageJobOutcome = 'stale' | 'already-committed' | 'committed' | 'paus
 export async function processPageJob(job: Job<PageJobData>, token: string | undefined, deps: PageJobDeps): Promise<PageJobOutcome> {
   const data = job.data;
   const log = deps.logger.child({ runId: data.runId, page: data.pageNumber });
-  // The run check and the first try for a key overlap: both sit between two pages of a hashtag.
-  // A slot taken for a job that turns out to have nothing to fetch is given back.
-  const choiceStartedMs = performance.now();
-  const firstChoice = deps.keys.choose();
-  // Awaited below, once the run is known; a failure meanwhile must not go unhandled.
-  firstChoice.catch(() => undefined);
-  let start: JobStart;
-  try {
-    start = await beforeFetch(await findRunAndPage(deps.db, data.runId, data.pageNumber), data, deps);
-  } catch (err) {
-    await firstChoice.then((choice) => deps.keys.giveBack(choice)).catch(() => undefined);
-    throw err;
-  }
-  if ('done' in start) {
-    await deps.keys.giveBack(await firstChoice);
-    return start.done;
-  }
-  const { run } = start;
-
-  const settings = deps.settings();
-  const taken = await takeKey(job, token, deps, await freshChoice(await firstChoice, choiceStartedMs, deps.keys));
+  const prepared = await prepareFetch(job, token, deps);
+  if ('done' in prepared) return prepared.done;
+  const { run, taken } = prepared;
   const { key } = taken;
+  const settings = deps.settings();
   const reservation = await deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings, deps.clock());
   if (reservation.kind === 'cap-reached') {
     await deps.keys.giveBack(taken);
@@ -160,6 +143,35 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
 }
 
 type JobStart = { fetch: true; run: CrawlRun } | { done: Exclude<PageJobOutcome, 'committed'> };
+type TakenKey = Extract<KeyChoice, { kind: 'key' }>;
+
+/**
+ * Everything before the request. The run check and the first try for a key overlap: both sit
+ * between two pages of a hashtag. A slot taken for a job that turns out to have nothing to fetch
+ * is given back.
+ */
+async function prepareFetch(
+  job: Job<PageJobData>,
+  token: string | undefined,
+  deps: PageJobDeps,
+): Promise<{ done: Exclude<PageJobOutcome, 'committed'> } | { run: CrawlRun; taken: TakenKey }> {
+  const choiceStartedMs = performance.now();
+  const firstChoice = deps.keys.choose();
+  // Awaited below, once the run is known; a failure meanwhile must not go unhandled.
+  firstChoice.catch(() => undefined);
+  let start: JobStart;
+  try {
+    start = await beforeFetch(await findRunAndPage(deps.db, job.data.runId, job.data.pageNumber), job.data, deps);
+  } catch (err) {
+    await firstChoice.then((choice) => deps.keys.giveBack(choice)).catch(() => undefined);
+    throw err;
+  }
+  if ('done' in start) {
+    await deps.keys.giveBack(await firstChoice);
+    return start;
+  }
+  return { run: start.run, taken: await takeKey(job, token, deps, await freshChoice(await firstChoice, choiceStartedMs, deps.keys)) };
+}
 
 /** What the job does before any request: nothing (stale), only chain (page in), pause on the budget, or fetch. */
 async function beforeFetch(head: { run: CrawlRun; page: CrawlPage | null } | undefined, data: PageJobData, deps: PageJobDeps): Promise<JobStart> {
@@ -240,7 +252,7 @@ async function takeKey(
   token: string | undefined,
   deps: PageJobDeps,
   firstChoice: KeyChoice,
-): Promise<Extract<KeyChoice, { kind: 'key' }>> {
+): Promise<TakenKey> {
   for (let choice = firstChoice; ; choice = await deps.keys.choose()) {
     if (choice.kind === 'key') return choice;
     if (choice.kind === 'none-left') {
