@@ -125,8 +125,10 @@ function toCount(value: unknown): number | null {
   return typeof number === 'number' && Number.isSafeInteger(number) && number >= 0 ? number : null;
 }
 
-/** `createTime` comes as unix seconds, as a number or a numeric string. */
-/** When the video was posted, in ms since the epoch; null when upstream gave no usable time. */
+/**
+ * When the video was posted, in ms since the epoch; null when upstream gave no usable time.
+ * `createTime` comes as unix seconds, as a number or a numeric string.
+ */
 export function createdAtMs(item: RawItem): number | null {
   const seconds = toCount(item.createTime);
   if (seconds === null || seconds === 0) return null;

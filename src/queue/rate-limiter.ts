@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { defineScript } from './redis-script.js';
 
@@ -52,8 +51,6 @@ export interface RateLimiter {
   tryAcquire(keyFingerprint: string): Promise<Admission>;
   /** Uncounts an admission whose request was never sent, so the slot is not lost to the window. */
   giveBack(keyFingerprint: string, slot: string): Promise<void>;
-  /** Waits, as long as it takes, until a request for this key may go out. */
-  acquire(keyFingerprint: string, signal?: AbortSignal): Promise<void>;
   /** After a 429: no worker sends with this key for `waitMs`. */
   pause(keyFingerprint: string, waitMs: number): Promise<void>;
 }
@@ -63,22 +60,16 @@ export function createRateLimiter(redis: Redis, keyPrefix: string, limit: () => 
     const base = `${keyPrefix}:rate:${fingerprint}`;
     return { log: base, seq: `${base}:seq`, pause: `${base}:paused` };
   };
-  const acquire = defineScript(redis, 'haRateAcquire', 3, ACQUIRE_SCRIPT);
-  const tryAcquire = async (fingerprint: string): Promise<Admission> => {
-    const { ratePerMin, windowMs } = limit();
-    const keys = keysOf(fingerprint);
-    const reply = await acquire(keys.log, keys.seq, keys.pause, ratePerMin, paddedWindowMs(windowMs));
-    return typeof reply === 'string' ? { admitted: true, slot: reply } : { admitted: false, waitMs: Number(reply) };
-  };
+  const acquireScript = defineScript(redis, 'haRateAcquire', 3, ACQUIRE_SCRIPT);
   return {
-    tryAcquire,
+    async tryAcquire(fingerprint) {
+      const { ratePerMin, windowMs } = limit();
+      const keys = keysOf(fingerprint);
+      const reply = await acquireScript(keys.log, keys.seq, keys.pause, ratePerMin, paddedWindowMs(windowMs));
+      return typeof reply === 'string' ? { admitted: true, slot: reply } : { admitted: false, waitMs: Number(reply) };
+    },
     async giveBack(fingerprint, slot) {
       await redis.zrem(keysOf(fingerprint).log, slot);
-    },
-    async acquire(fingerprint, signal) {
-      for (let admission = await tryAcquire(fingerprint); !admission.admitted; admission = await tryAcquire(fingerprint)) {
-        await sleep(admission.waitMs, undefined, { signal });
-      }
     },
     async pause(fingerprint, waitMs) {
       // Only ever lengthen a pause: two workers hitting 429 must not shorten each other's wait.
