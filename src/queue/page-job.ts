@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import pRetry from 'p-retry';
 import type { CrawloraClient } from '../crawlora/client.js';
@@ -100,7 +100,12 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
   const early = decidesBeforeCommit(run) ? decideAfterPage({ ...facts, newItems: null }, soFar, limits) : null;
   // The next page's fetch overlaps this page's commit. Its job may run before this page is in:
   // the run completes only once every page is, and a resume starts at the first missing one.
-  if (early?.kind === 'continue') await enqueueNext(data, early.nextCursor, early, deps.queue);
+  if (early?.kind === 'continue') {
+    await enqueueNext(data, early.nextCursor, early, deps.queue);
+    // Let the worker pick the next job up before this page's commit is built and sent: the
+    // pickup's reply often arrives with the add's, and the commit is not on the critical path.
+    await nextTurn();
+  }
 
   const rows = items.map(toVideoColumns);
   const itemsJson = itemsJsonbForPostgres(page.bytes, page.items);
