@@ -147,7 +147,8 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
   return 'committed';
 }
 
-type JobStart = { fetch: true; run: CrawlRun } | { done: Exclude<PageJobOutcome, 'committed'> };
+/** A job that ends before any request, and what it did instead. */
+type JobDone = { done: Exclude<PageJobOutcome, 'committed'> };
 type TakenKey = Extract<KeyChoice, { kind: 'key' }>;
 
 /**
@@ -159,12 +160,12 @@ async function prepareFetch(
   job: Job<PageJobData>,
   token: string | undefined,
   deps: PageJobDeps,
-): Promise<{ done: Exclude<PageJobOutcome, 'committed'> } | { run: CrawlRun; taken: TakenKey }> {
+): Promise<JobDone | { run: CrawlRun; taken: TakenKey }> {
   const choiceStartedMs = performance.now();
   const firstChoice = deps.keys.choose();
   // Awaited below, once the run is known; a failure meanwhile must not go unhandled.
   firstChoice.catch(() => undefined);
-  let start: JobStart;
+  let start: CrawlRun | JobDone;
   try {
     start = await beforeFetch(await findRunAndPage(deps.db, job.data.runId, job.data.pageNumber), job.data, deps);
   } catch (err) {
@@ -175,11 +176,11 @@ async function prepareFetch(
     await deps.keys.giveBack(await firstChoice);
     return start;
   }
-  return { run: start.run, taken: await takeKey(job, token, deps, await freshChoice(await firstChoice, choiceStartedMs, deps.keys)) };
+  return { run: start, taken: await takeKey(job, token, deps, await freshChoice(await firstChoice, choiceStartedMs, deps.keys)) };
 }
 
-/** What the job does before any request: nothing (stale), only chain (page in), pause on the budget, or fetch. */
-async function beforeFetch(head: { run: CrawlRun; page: CrawlPage | null } | undefined, data: PageJobData, deps: PageJobDeps): Promise<JobStart> {
+/** The run to fetch for, or what the job did instead: nothing (stale), only chain (page in), or pause on the budget. */
+async function beforeFetch(head: { run: CrawlRun; page: CrawlPage | null } | undefined, data: PageJobData, deps: PageJobDeps): Promise<CrawlRun | JobDone> {
   const run = head && (await liveRun(deps.db, head.run, data));
   if (!run) return { done: 'stale' };
   if (head.page) {
@@ -191,7 +192,7 @@ async function beforeFetch(head: { run: CrawlRun; page: CrawlPage | null } | und
     return { done: 'paused' };
   }
   if (run.status === 'queued') await markRunning(deps.db, data.runId);
-  return { fetch: true, run };
+  return run;
 }
 
 /** The job's run, when the job should still do something for it; a run paused on a cap comes back to life here. */
