@@ -108,12 +108,13 @@ describe('pages committed out of order', () => {
     expect(await getRun(db(), run!.id)).toMatchObject({ status: 'completed', stopReason: 'end', pages: 3, items: 90 });
   });
 
-  it('a run paused while its pages came in stays paused, and its resume says nothing is left to fetch', async () => {
+  it('a run paused while its pages came in stays paused, and its resume completes it without fetching anything', async () => {
     const [run] = await createRuns(db(), [{ hashtagId: '201', maxPages: null, maxItems: null, mode: 'full' }]);
     await pauseRun(db(), run!.id, 'user');
     await commit(run!.id, 1, false);
     await commit(run!.id, 0, true);
     expect(await getRun(db(), run!.id)).toMatchObject({ status: 'paused', pages: 2 });
+    expect(await reopenRun(db(), run!.id)).toMatchObject({ kind: 'completed', run: { status: 'completed', stopReason: 'end', pages: 2 } });
     expect(await reopenRun(db(), run!.id)).toBeNull();
     expect(await db().select().from(crawlPages).where(eq(crawlPages.runId, run!.id))).toHaveLength(2);
   });

@@ -4,6 +4,8 @@ import { firstMissingPage } from './pages.js';
 import { crawlPages, crawlRuns, type CrawlRun, type RunStatus } from './schema.js';
 
 export const FINISHED_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
+/** The states `resume` takes a run from. */
+export const REOPENABLE_STATUSES: readonly RunStatus[] = ['failed', 'paused', 'cancelled'];
 
 export type NewRun = Pick<typeof crawlRuns.$inferInsert, 'hashtagId' | 'maxPages' | 'maxItems' | 'mode' | 'since' | 'stalePagesLimit' | 'budgetCredits' | 'trigger'>;
 
@@ -48,6 +50,7 @@ export async function noteError(db: Db, runId: number, error: string): Promise<v
 }
 
 export interface ResumePoint {
+  kind: 'resumed';
   run: CrawlRun;
   pageNumber: number;
   cursor: string;
@@ -55,19 +58,37 @@ export interface ResumePoint {
   staleStreak: number;
 }
 
+/** A reopened run: it goes on from a page, or every page it needed was already in and it completed. */
+export type Reopened = ResumePoint | { kind: 'completed'; run: CrawlRun };
+
+export interface ReopenChanges {
+  /** A new --budget-credits for the run. */
+  budgetCredits?: number;
+}
+
 /**
  * Reopens a failed, paused or cancelled run under a new generation (older jobs of the run become
  * stale) and says where to go on: the first page not committed yet (pages committed past it are
- * skipped when the chain reaches them). Null when the run already reached its end.
+ * skipped when the chain reaches them). A run whose stopping page and every page before it are in
+ * (its last page committed while it was paused) has nothing left to fetch: it completes instead.
+ * Null when the run is in none of those states.
  */
-export async function reopenRun(db: Db, runId: number): Promise<ResumePoint | null> {
+export async function reopenRun(db: Db, runId: number, changes: ReopenChanges = {}): Promise<Reopened | null> {
   return db.transaction(async (tx) => {
     const [last] = await tx
       .select()
       .from(crawlPages)
       .where(and(eq(crawlPages.runId, runId), eq(crawlPages.pageNumber, sql`${firstMissingPage(sql`${runId}::int`)} - 1`)))
       .limit(1);
-    if (last && last.nextCursor === null) return null;
+    const reopenable = and(eq(crawlRuns.id, runId), inArray(crawlRuns.status, [...REOPENABLE_STATUSES]));
+    if (last && last.nextCursor === null) {
+      const [run] = await tx
+        .update(crawlRuns)
+        .set({ status: 'completed', stopReason: last.stopReason, lastError: null, finishedAt: sql`now()`, ...changes })
+        .where(reopenable)
+        .returning();
+      return run ? { kind: 'completed' as const, run } : null;
+    }
     const [run] = await tx
       .update(crawlRuns)
       .set({
@@ -76,11 +97,13 @@ export async function reopenRun(db: Db, runId: number): Promise<ResumePoint | nu
         lastError: null,
         stopReason: null,
         finishedAt: null,
+        ...changes,
       })
-      .where(and(eq(crawlRuns.id, runId), inArray(crawlRuns.status, ['failed', 'paused', 'cancelled'])))
+      .where(reopenable)
       .returning();
     if (!run) return null;
     return {
+      kind: 'resumed' as const,
       run,
       pageNumber: last ? last.pageNumber + 1 : 0,
       cursor: last?.nextCursor ?? '0',

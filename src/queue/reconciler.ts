@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import type { Db } from '../db/client.js';
 import { firstMissingPage } from '../db/pages.js';
-import { failRun } from '../db/runs.js';
+import { failRun, SELF_RESUMING_PAUSES } from '../db/runs.js';
 import type { Logger } from '../logger.js';
 import { pageJobId } from './names.js';
 import { enqueuePages, type PagesQueue } from './pages-queue.js';
@@ -27,11 +27,14 @@ export interface ReconcileReport {
 const BATCH = 200;
 
 /**
- * Makes sure every live run has its next page job. Normally it does: a chain re-adds itself,
- * and a crashed worker's job comes back through BullMQ's stall check. This covers what those
- * cannot: a job lost with a Redis that died before its AOF reached the disk, or a job that
- * failed for good while Postgres was down, so its run could not be marked failed.
- * Re-adding is safe: job ids are deterministic, so an existing job is left alone.
+ * Makes sure every live run, and every run paused on a credit cap (it waits in a delayed job),
+ * has its next page job. Normally it does: a chain re-adds itself, and a crashed worker's job
+ * comes back through BullMQ's stall check. This covers what those cannot: a job lost with a
+ * Redis that died before its AOF reached the disk or lost everything, a delayed job removed by
+ * hand, or a job that failed for good while Postgres was down, so its run could not be marked
+ * failed. Re-adding is safe: job ids are deterministic, so an existing job is left alone. A
+ * cap-paused run's job re-added now finds the cap still reached (the counters are seeded from
+ * the ledger) and waits for the reset again, or goes on when the reset has passed.
  */
 export async function reconcileRuns(db: Db, queue: PagesQueue): Promise<ReconcileReport> {
   const heads = (
@@ -42,7 +45,8 @@ export async function reconcileRuns(db: Db, queue: PagesQueue): Promise<Reconcil
         SELECT page_number, next_cursor, empty_streak, stale_streak FROM crawl_pages
         WHERE run_id = r.id AND page_number = ${firstMissingPage(sql`r.id`)} - 1
       ) p ON true
-      WHERE r.status IN ('queued', 'running')`)
+      WHERE r.status IN ('queued', 'running')
+        OR (r.status = 'paused' AND r.stop_reason IN (${sql.join(SELF_RESUMING_PAUSES.map((reason) => sql`${reason}`), sql`, `)}))`)
   ).rows;
   const report: ReconcileReport = { checked: heads.length, requeued: 0, failed: 0 };
   for (let start = 0; start < heads.length; start += BATCH) {

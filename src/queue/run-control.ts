@@ -1,5 +1,7 @@
 import type { Db } from '../db/client.js';
-import { cancelRun, getRun, pauseRun, reopenRun, type ResumePoint } from '../db/runs.js';
+import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
+import { cancelRun, getRun, pauseRun, reopenRun, REOPENABLE_STATUSES, type Reopened } from '../db/runs.js';
+import type { CrawlRun } from '../db/schema.js';
 import { enqueuePage, type PagesQueue } from './pages-queue.js';
 
 /** The run cannot go where it was asked to (unknown, or in a state that does not allow it). Never retried. */
@@ -23,20 +25,40 @@ export async function cancel(db: Db, runId: number): Promise<void> {
   if (!(await cancelRun(db, runId))) throw await stateError(db, runId, 'cancelled', 'queued, running or paused');
 }
 
-/** Goes on from the first page not committed yet, under a new generation; nothing committed is fetched again. */
-export async function resume(db: Db, queue: PagesQueue, runId: number): Promise<ResumePoint> {
-  const point = await reopenRun(db, runId);
-  if (!point) throw await stateError(db, runId, 'resumed', 'failed, paused or cancelled with pages left');
+export interface ResumeOptions {
+  /** Raises (or lowers) the run's credit budget; it must leave room for one more page. */
+  budgetCredits?: number;
+}
+
+/**
+ * Goes on from the first page not committed yet, under a new generation; nothing committed is
+ * fetched again. A run whose pages are all in completes instead.
+ */
+export async function resume(db: Db, queue: PagesQueue, runId: number, options: ResumeOptions = {}): Promise<Reopened> {
+  const run = await getRun(db, runId);
+  if (run && REOPENABLE_STATUSES.includes(run.status)) checkBudget(run, options.budgetCredits);
+  const reopened = await reopenRun(db, runId, options.budgetCredits === undefined ? {} : { budgetCredits: options.budgetCredits });
+  if (!reopened) throw await stateError(db, runId, 'resumed', 'failed, paused or cancelled');
+  if (reopened.kind === 'completed') return reopened;
   await enqueuePage(queue, {
     runId,
-    hashtagId: point.run.hashtagId,
-    pageNumber: point.pageNumber,
-    cursor: point.cursor,
-    emptyStreak: point.emptyStreak,
-    staleStreak: point.staleStreak,
-    generation: point.run.generation,
+    hashtagId: reopened.run.hashtagId,
+    pageNumber: reopened.pageNumber,
+    cursor: reopened.cursor,
+    emptyStreak: reopened.emptyStreak,
+    staleStreak: reopened.staleStreak,
+    generation: reopened.run.generation,
   });
-  return point;
+  return reopened;
+}
+
+/** A run resumed under a budget that cannot pay for its next page would only pause again at once. */
+function checkBudget(run: CrawlRun, budgetCredits: number | undefined): void {
+  const budget = budgetCredits ?? run.budgetCredits;
+  if (budget === null || run.credits + CREDITS_PER_REQUEST <= budget) return;
+  const needed = run.credits + CREDITS_PER_REQUEST;
+  const given = budgetCredits === undefined ? `its budget of ${budget} credits` : `--budget-credits ${budget}`;
+  throw new RunStateError(`run ${run.id} has spent ${run.credits} credits and ${given} leaves none for its next page; resume it with --budget-credits ${needed} or more`, 'conflict');
 }
 
 async function stateError(db: Db, runId: number, verb: string, allowed: string): Promise<RunStateError> {
