@@ -14,6 +14,7 @@ import { parseHashtagFile } from './hashtag-file.js';
 import { renderNameMapping } from './resolve.js';
 import { renderRunsTable } from './runs-table.js';
 import { watchRuns } from './watch-runs.js';
+import { terminalText } from './terminal-text.js';
 
 interface CrawlFlags {
   wait?: boolean;
@@ -63,11 +64,11 @@ export function crawlCommand(): Command {
         const hashtags = uniqueById(await app.hashtags.resolveRefs(refs));
         if (flags.dryRun) {
           const estimate = await crawlCostEstimate(app.database.db, plan, config.apiKeys, hashtags, { maxPages, maxItems: options.maxItems, budgetCredits });
-          process.stdout.write(`${renderCostEstimate(estimate)}\n`);
+          process.stdout.write(`${terminalText(renderCostEstimate(estimate))}\n`);
           return true;
         }
         const mapping = renderNameMapping(hashtags);
-        if (mapping) process.stdout.write(`${mapping}\n`);
+        if (mapping) process.stdout.write(`${terminalText(mapping)}\n`);
         const estimate = costEstimate(hashtags.length, maxPages, budgetCredits);
         if (estimate) process.stdout.write(`${estimate}\n`);
         const runs = await startCrawl(app.database.db, app.queue, { hashtagIds: hashtags.map((hashtag) => hashtag.id), ...options });
@@ -77,7 +78,7 @@ export function crawlCommand(): Command {
         if (!flags.wait) return true;
         app.startWorker();
         const finished = await watchRuns(app.database.db, runs.map((run) => run.id));
-        process.stdout.write(`${renderRunsTable(finished)}\n`);
+        process.stdout.write(`${terminalText(renderRunsTable(finished))}\n`);
         return finished.every((run) => run.status === 'completed');
       });
       if (!allCompleted) process.exitCode = 1;

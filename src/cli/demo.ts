@@ -8,6 +8,7 @@ import { startSimulator, type SimulatorHandle } from '../sim/server.js';
 import { configFrom, withApp } from './context.js';
 import { renderRunsTable } from './runs-table.js';
 import { watchRuns } from './watch-runs.js';
+import { terminalLine, terminalText } from './terminal-text.js';
 
 const DEMO_HASHTAG_ID = '3242';
 const DEMO_SIM_ITEMS = 600;
@@ -47,9 +48,9 @@ export function demoCommand(): Command {
             .where(eq(hashtagVideos.hashtagId, flags.hashtag))
             .orderBy(desc(videos.playCount))
             .limit(3);
-          process.stdout.write(`\n${renderRunsTable([finished!])}\n\ntop videos of hashtag ${flags.hashtag} by plays:\n`);
+          process.stdout.write(`\n${terminalText(renderRunsTable([finished!]))}\n\ntop videos of hashtag ${flags.hashtag} by plays:\n`);
           for (const video of top) {
-            process.stdout.write(`  ${video.id}  @${video.author ?? '?'}  ${video.plays ?? '?'} plays  ${(video.description ?? '').slice(0, 50)}\n`);
+            process.stdout.write(`${terminalLine(`  ${video.id}  @${video.author ?? '?'}  ${video.plays ?? '?'} plays  ${(video.description ?? '').slice(0, 50)}`)}\n`);
           }
           if (sim) {
             const stats = sim.stats();

@@ -2,6 +2,7 @@ import Table from 'cli-table3';
 import { Command } from 'commander';
 import { videoHistory, type StatsSnapshot } from '../db/history.js';
 import { configFrom, withDatabase } from './context.js';
+import { terminalText } from './terminal-text.js';
 
 export function historyCommand(): Command {
   return new Command('history')
@@ -11,7 +12,7 @@ export function historyCommand(): Command {
     .action(async (videoId: string, flags: { json?: boolean }, command: Command) => {
       await withDatabase(configFrom(command), async (database) => {
         const snapshots = await videoHistory(database.db, videoId.trim());
-        process.stdout.write(flags.json ? `${JSON.stringify(snapshots, null, 2)}\n` : `${renderHistory(videoId.trim(), snapshots)}\n`);
+        process.stdout.write(flags.json ? `${JSON.stringify(snapshots, null, 2)}\n` : `${terminalText(renderHistory(videoId.trim(), snapshots))}\n`);
       });
     });
 }

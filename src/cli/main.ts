@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { CrawloraError } from '../crawlora/errors.js';
 import { ServiceUnavailableError } from '../health.js';
+import { terminalLine } from './terminal-text.js';
 
 interface CommandModule {
   names: string[];
@@ -76,11 +77,11 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (err instanceof ConfigError || err instanceof CrawloraError || err instanceof ServiceUnavailableError) {
-      process.stderr.write(`error: ${err.message}\n`);
+      process.stderr.write(`error: ${terminalLine(err.message)}\n`);
       process.exitCode = 2;
       return;
     }
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`error: ${terminalLine(err instanceof Error ? err.message : String(err))}\n`);
     if (process.env.DEBUG) process.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
     process.exitCode = 1;
   }

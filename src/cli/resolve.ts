@@ -4,6 +4,7 @@ import { hashtagRefLabel, parseHashtagName } from '../crawlora/hashtag-ref.js';
 import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
 import type { Resolution, ResolvedRef } from '../hashtags/resolver.js';
 import { configFrom, requireApiKey, withApp } from './context.js';
+import { terminalText } from './terminal-text.js';
 
 export function resolveCommand(): Command {
   return new Command('resolve')
@@ -19,7 +20,7 @@ export function resolveCommand(): Command {
         await app.settings.refresh();
         const resolutions = await app.hashtags.resolve(names, { refresh: flags.refresh === true });
         const json = resolutions.map(({ hashtag, fromCache }) => ({ ...hashtag, fromCache }));
-        process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${renderResolutions(resolutions)}\n`);
+        process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${terminalText(renderResolutions(resolutions))}\n`);
       });
     });
 }

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { positiveInt } from '../config.js';
 import { cancel, pause, resume } from '../queue/run-control.js';
 import { configFrom, withApp, type App } from './context.js';
+import { terminalText } from './terminal-text.js';
 
 interface ResumeFlags {
   budgetCredits?: string;
@@ -18,7 +19,8 @@ function runControlCommand(
     async (rawRunId: string, flags: ResumeFlags, command: Command) => {
       const runId = positiveInt(rawRunId, 'runId', 1);
       await withApp(configFrom(command), async (app) => {
-        process.stdout.write(`${await act(app, runId, flags)}\n`);
+        process.stdout.write(`${terminalText(await act(app, runId, flags))}
+`);
       });
     },
   );

@@ -3,6 +3,7 @@ import { positiveInt } from '../config.js';
 import { listRuns } from '../db/runs.js';
 import { configFrom, withDatabase } from './context.js';
 import { renderRunsTable } from './runs-table.js';
+import { terminalText } from './terminal-text.js';
 
 export function runsCommand(): Command {
   return new Command('runs')
@@ -12,7 +13,7 @@ export function runsCommand(): Command {
       const limit = positiveInt(flags.limit, '--limit', 20);
       await withDatabase(configFrom(command), async (database) => {
         const runs = await listRuns(database.db, limit);
-        process.stdout.write(runs.length === 0 ? 'no runs yet\n' : `${renderRunsTable(runs)}\n`);
+        process.stdout.write(runs.length === 0 ? 'no runs yet\n' : `${terminalText(renderRunsTable(runs))}\n`);
       });
     });
 }

@@ -9,6 +9,7 @@ import { CRAWL_MODES, type CrawlMode } from '../db/schema.js';
 import { describeCadence, parseCadence } from '../schedules/cadence.js';
 import { listSchedules, removeSchedule, upsertSchedule, type ScheduleEntry } from '../schedules/schedules-queue.js';
 import { configFrom, withApp } from './context.js';
+import { terminalText } from './terminal-text.js';
 
 interface AddFlags {
   every?: string;
@@ -53,7 +54,7 @@ function listCommand(): Command {
     await withApp(configFrom(command), async (app) => {
       const entries = await listSchedules(app.schedules);
       const histories = await scheduleHistories(app.database.db, entries.map((entry) => entry.schedule.hashtagId));
-      process.stdout.write(entries.length === 0 ? "no schedules; add one with 'hashtag-archiver schedule add <hashtagId> --every 6h'\n" : `${renderSchedules(entries, histories)}\n`);
+      process.stdout.write(entries.length === 0 ? "no schedules; add one with 'hashtag-archiver schedule add <hashtagId> --every 6h'\n" : `${terminalText(renderSchedules(entries, histories))}\n`);
     });
   });
 }

@@ -5,6 +5,7 @@ import { hashtagStats, requireArchived, TOP_VIDEOS, type HashtagStats } from '..
 import { RUN_STATUSES } from '../db/schema.js';
 import { cachedHashtagIds } from '../hashtags/lookup.js';
 import { configFrom, withDatabase } from './context.js';
+import { terminalText } from './terminal-text.js';
 
 /** Wide enough to recognise a video, narrow enough for the table to fit a terminal. */
 const DESCRIPTION_CHARS = 60;
@@ -20,7 +21,7 @@ export function statsCommand(): Command {
         const [hashtagId] = (await cachedHashtagIds(database.db, [ref])) as [string];
         await requireArchived(database.db, [hashtagId]);
         const stats = await hashtagStats(database.db, hashtagId);
-        process.stdout.write(flags.json ? `${JSON.stringify(stats, null, 2)}\n` : `${renderHashtagStats(stats)}\n`);
+        process.stdout.write(flags.json ? `${JSON.stringify(stats, null, 2)}\n` : `${terminalText(renderHashtagStats(stats))}\n`);
       });
     });
 }
