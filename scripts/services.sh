@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Local Redis + PostgreSQL for hashtag-archiver (README, tests, CI).
 #
-#   scripts/services.sh up | down | status | env
+#   scripts/services.sh up | down | status | env | purge
 #   scripts/services.sh restart-redis | restart-postgres
 #
 # With a working Docker engine this drives docker-compose.yml. Otherwise
 # (the usual case: CI and dev boxes have no Docker daemon) it runs private
-# servers from the Debian packages, with all state in <repo>/.services/.
-# The system's own clusters/services are never touched.
+# servers: as root from Debian's packages (installed when missing) under
+# the unprivileged `postgres` user; as anyone else, the redis-server and
+# PostgreSQL binaries found on PATH, run as that user (no sudo, no apt).
+# State lives in <repo>/.services/, or, when the servers' user cannot reach
+# the checkout (a clone under a 0700 home folder), in a folder per checkout
+# under /var/lib/hashtag-archiver/. The system's own servers are never
+# touched.
 #
-# Env: HA_PG_PORT (54329), HA_REDIS_PORT (63790),
+# Env: HA_PG_PORT, HA_REDIS_PORT (default: 54329 and 63790, or the next
+#      free ones when those are taken, e.g. by a second checkout; the ports
+#      chosen are kept in .services/ports for later runs),
 #      HA_SERVICES_BACKEND=native|docker (default: auto-detect).
 set -euo pipefail
 
@@ -18,14 +25,25 @@ SVC="$ROOT/.services"
 ENV_FILE="$SVC/env"
 PORTS_FILE="$SVC/ports"     # ports used by the last `up`
 BACKEND_FILE="$SVC/backend" # backend used by the last `up`
-PG_DIR="$SVC/pg"
-PG_DATA="$PG_DIR/data"
-PG_LOG="$PG_DIR/postgres.log"
-REDIS_DIR="$SVC/redis"
-REDIS_CONF="$REDIS_DIR/redis.conf"
-REDIS_PIDFILE="$REDIS_DIR/redis.pid"
-REDIS_LOG="$REDIS_DIR/redis.log"
+DATA_FILE="$SVC/datadir"    # where the servers' state went, when not in $SVC
+# Outside the checkout, keyed by its path: two checkouts never share data.
+OUTSIDE_DATA="/var/lib/hashtag-archiver/$(basename "$ROOT")-$(printf %s "$ROOT" | cksum | cut -d' ' -f1)"
 WAIT_SECS=30
+DEFAULT_PG_PORT=54329
+DEFAULT_REDIS_PORT=63790
+
+# The servers' state dir and every path under it.
+set_data_dir() {
+  DATA=$1
+  PG_DIR="$DATA/pg"
+  PG_DATA="$PG_DIR/data"
+  PG_LOG="$PG_DIR/postgres.log"
+  REDIS_DIR="$DATA/redis"
+  REDIS_CONF="$REDIS_DIR/redis.conf"
+  REDIS_PIDFILE="$REDIS_DIR/redis.pid"
+  REDIS_LOG="$REDIS_DIR/redis.log"
+}
+if [[ -f $DATA_FILE ]]; then set_data_dir "$(<"$DATA_FILE")"; else set_data_dir "$SVC"; fi
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'services: %s\n' "$*" >&2; exit 1; }
@@ -43,25 +61,66 @@ fail_log() {
 }
 
 # Explicit env wins; else the ports of the last `up`, so that a plain
-# `status`/`down`/`env` finds servers started with custom ports.
+# `status`/`down`/`env` finds servers started with custom ports; else the
+# defaults. Only explicit ports are binding: the others move to the next
+# free port when something else holds them (see free_port).
 load_ports() {
   local rec_pg="" rec_redis=""
   if [[ -f $PORTS_FILE ]]; then
     rec_pg=$(sed -n 's/^HA_PG_PORT=//p' "$PORTS_FILE")
     rec_redis=$(sed -n 's/^HA_REDIS_PORT=//p' "$PORTS_FILE")
   fi
-  PG_PORT=${HA_PG_PORT:-${rec_pg:-54329}}
-  REDIS_PORT=${HA_REDIS_PORT:-${rec_redis:-63790}}
+  PG_PORT=${HA_PG_PORT:-${rec_pg:-$DEFAULT_PG_PORT}}
+  REDIS_PORT=${HA_REDIS_PORT:-${rec_redis:-$DEFAULT_REDIS_PORT}}
+  set_urls
+}
+
+set_urls() {
   DATABASE_URL="postgres://archiver:archiver@127.0.0.1:$PG_PORT/archiver"
   REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 }
 
-# Serialise concurrent up/down (e.g. parallel test workers calling `up`).
+# Something accepts connections on 127.0.0.1:$1.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The first port from $1 on that nothing listens on. Ports a sibling
+# checkout recorded but has not started yet are not seen: the global lock
+# in take_lock keeps two `up`s from choosing at the same moment.
+free_port() {
+  local port=$1 tries
+  for ((tries = 0; tries < 200; tries++)); do
+    port_busy "$port" || { printf '%s\n' "$port"; return; }
+    port=$((port + 1))
+  done
+  return 1
+}
+
+# Moves an unpinned port off one another server holds. $1: redis|postgres.
+reassign_port() {
+  local name=$1 var env_var port
+  if [[ $name == redis ]]; then var=REDIS_PORT env_var=HA_REDIS_PORT; else var=PG_PORT env_var=HA_PG_PORT; fi
+  [[ -z ${!env_var:-} ]] || die "port ${!var} is used by another server; free it or set $env_var to another port"
+  port=$(free_port "$((${!var} + 1))") || die "no free port for $name above ${!var}; set $env_var"
+  say "$name: port ${!var} is taken by another server (another checkout?); using $port"
+  printf -v "$var" '%s' "$port"
+  set_urls
+  # Kept at once: a failed `up` must not lose track of a server it started.
+  record_ports
+}
+
+record_ports() { printf 'HA_PG_PORT=%s\nHA_REDIS_PORT=%s\n' "$PG_PORT" "$REDIS_PORT" >"$PORTS_FILE"; }
+
+# Serialise concurrent up/down (e.g. parallel test workers calling `up`),
+# and port choices across this user's checkouts (fd 8, one lock for all).
 take_lock() {
   mkdir -p "$SVC"
   chmod 755 "$SVC"  # the unprivileged server user must traverse it
+  command -v flock >/dev/null 2>&1 || return 0
   exec 9>"$SVC/.lock"
   flock -w 120 9 || die "another services.sh holds $SVC/.lock"
+  local ports_lock="${TMPDIR:-/tmp}/hashtag-archiver-ports-$(id -u).lock"
+  exec 8>>"$ports_lock"
+  flock -w 120 8 || die "another services.sh holds $ports_lock"
 }
 
 # ---------------------------------------------------------------- backend
@@ -93,7 +152,7 @@ pick_backend() {
 
 compose() {
   HA_PG_PORT=$PG_PORT HA_REDIS_PORT=$REDIS_PORT \
-    docker compose -f "$ROOT/docker-compose.yml" "$@" 9>&-
+    docker compose -f "$ROOT/docker-compose.yml" "$@" 8>&- 9>&-
 }
 
 # Compose progress output is long; keep it in a log, show it on failure.
@@ -111,45 +170,47 @@ docker_pg_up() {
 
 # ---------------------------------------------------------------- native: deps
 
-APT_UPDATED=""
-apt_install() {
-  local sudo=""
-  if ! is_root; then
-    command -v sudo >/dev/null 2>&1 ||
-      die "missing $*; install it: apt-get install $*"
-    sudo=sudo
-  fi
-  command -v apt-get >/dev/null 2>&1 || die "missing $*; please install it"
-  local log="$SVC/apt.log"
-  say "installing $* (log: .services/apt.log)"
-  if [[ -z $APT_UPDATED ]]; then
-    $sudo apt-get update >>"$log" 2>&1 || fail_log "apt-get update failed" "$log"
-    APT_UPDATED=1
-  fi
-  # Note: the Debian packages may also start their own system servers on
-  # 6379/5432; harmless, we never use them (our ports differ).
-  $sudo env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y --no-install-recommends "$@" >>"$log" 2>&1 ||
-    fail_log "apt-get install $* failed" "$log"
-}
+APT_LOG="$SVC/apt.log"
+# shellcheck source=lib/apt.sh
+. "$ROOT/scripts/lib/apt.sh"
+# Note: the Debian packages may also start their own system servers on
+# 6379/5432; harmless, we never use them (our ports differ).
 
-# Newest /usr/lib/postgresql/N/bin that has the server (postgresql-client
-# alone creates the dir too, but without initdb/pg_ctl).
+# A dir with the PostgreSQL server (initdb, pg_ctl, postgres): the one on
+# PATH first, else the newest of Debian's /usr/lib/postgresql/N/bin
+# (postgresql-client alone creates it too, but without initdb/pg_ctl),
+# Homebrew's and the PGDG RPMs'.
+pg_bin_ok() { local t; for t in initdb pg_ctl postgres pg_isready psql; do [[ -x $1/$t ]] || return 1; done; }
 find_pg_bin() {
-  local d
+  local d on_path
   PG_BIN=""
+  # Resolved: a symlink on PATH (e.g. /usr/local/bin/initdb) points into the real bin dir.
+  on_path=$(command -v initdb 2>/dev/null) && d=$(dirname "$(readlink -f "$on_path")") &&
+    pg_bin_ok "$d" && { PG_BIN=$d; return; }
   while read -r d; do
-    [[ -x $d/initdb && -x $d/pg_ctl && -x $d/postgres ]] && PG_BIN=$d
-  done < <(compgen -G '/usr/lib/postgresql/*/bin' | sort -V)
+    pg_bin_ok "$d" && PG_BIN=$d
+  done < <(compgen -G '/usr/lib/postgresql/*/bin' | sort -V
+    compgen -G '/usr/pgsql-*/bin' | sort -V
+    compgen -G '/opt/homebrew/opt/postgresql*/bin' | sort -V
+    compgen -G '/usr/local/opt/postgresql*/bin' | sort -V)
   [[ -n $PG_BIN ]]
 }
 
+has_redis() { command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; }
+
 ensure_native_deps() {
   local missing=()
-  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  has_redis || missing+=(redis-server)
   find_pg_bin || missing+=(postgresql)
-  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
-  command -v redis-server >/dev/null 2>&1 || die "redis-server still missing"
+  ((${#missing[@]} == 0)) && return
+  if ! can_apt; then
+    local what
+    what=$(printf '%s and ' "${missing[@]/postgresql/PostgreSQL server (initdb, pg_ctl, postgres)}")
+    what=${what% and }
+    die "found no $what on PATH and no Docker engine; install them (Debian: apt-get install redis-server postgresql; macOS: brew install redis postgresql; Fedora: dnf install redis postgresql-server) or start Docker, then run this again"
+  fi
+  apt_install "${missing[@]}"
+  has_redis || die "redis-server still missing"
   find_pg_bin || die "no PostgreSQL server under /usr/lib/postgresql/*/bin"
 }
 
@@ -169,17 +230,32 @@ pick_user() {
   fi
 }
 
-# Run a command as SVC_USER. cd first: a cwd like /root is unreadable for
-# that user and initdb/psql complain about it. 9>&-: daemons must not
-# inherit our lock fd, or they would hold the lock forever.
+# Run a command as SVC_USER. cd / first: a cwd like /root is unreadable for
+# that user and initdb/psql complain about it. 8>&- 9>&-: daemons must not
+# inherit our lock fds, or they would hold the locks forever.
 as_svc() {
   if ! is_root; then
-    (cd "$SVC" && "$@") 9>&-
+    (cd / && "$@") 8>&- 9>&-
   elif command -v runuser >/dev/null 2>&1; then
-    (cd "$SVC" && runuser -u "$SVC_USER" -- "$@") 9>&-
+    (cd / && runuser -u "$SVC_USER" -- "$@") 8>&- 9>&-
   else
-    (cd "$SVC" && su -s /bin/sh "$SVC_USER" -c "$(printf '%q ' "$@")") 9>&-
+    (cd / && su -s /bin/sh "$SVC_USER" -c "$(printf '%q ' "$@")") 8>&- 9>&-
   fi
+}
+
+# Root runs the servers as another user, who may be unable to reach the
+# checkout (a clone under /root or a 0700 home folder): their state then
+# goes to a folder of this checkout's own outside it. Chosen once, at the
+# first `up`, and recorded, so `down`, later `up`s and `purge` find it.
+pick_data_dir() {
+  [[ -f $DATA_FILE ]] && return
+  if is_root && ! as_svc test -x "$SVC"; then
+    mkdir -p "$(dirname "$OUTSIDE_DATA")"
+    chmod 755 "$(dirname "$OUTSIDE_DATA")"
+    set_data_dir "$OUTSIDE_DATA"
+    say "services: user $SVC_USER cannot reach $ROOT; keeping the servers' data in $DATA"
+  fi
+  [[ $DATA == "$SVC" ]] || printf '%s\n' "$DATA" >"$DATA_FILE"
 }
 
 # Give a state dir to SVC_USER and check it can really get there.
@@ -232,9 +308,7 @@ redis_start() {
     die "redis (pid $(redis_pid)) not answering on $REDIS_PORT; run down"
   fi
   rm -f "$REDIS_PIDFILE" # stale after a crash / reboot
-  if redis_ping; then
-    die "port $REDIS_PORT is used by another redis; set HA_REDIS_PORT"
-  fi
+  if port_busy "$REDIS_PORT"; then reassign_port redis; fi
   own_dir "$REDIS_DIR"
   # Rewritten on each start so port changes apply. AOF on: queued jobs
   # must survive restarts (crash-safety tests).
@@ -305,7 +379,7 @@ pg_initdb() {
   # the data dir is the wreck of an interrupted one.
   [[ -f $PG_DATA/.services-initdb-ok ]] && return
   rm -rf "$PG_DATA"
-  say "postgres: initdb (.services/pg/data)"
+  say "postgres: initdb (${PG_DATA#"$ROOT"/})"
   as_svc "$PG_BIN/initdb" -D "$PG_DATA" -U postgres \
     --auth-local=trust --auth-host=scram-sha-256 \
     -E UTF8 --locale=C.UTF-8 --lc-collate=C \
@@ -366,9 +440,7 @@ pg_start() {
     fi
     die "postgres (pid $(pg_pid)) not ready on $PG_PORT; run down"
   fi
-  if pg_ready; then
-    die "port $PG_PORT is used by another postgres; set HA_PG_PORT"
-  fi
+  if port_busy "$PG_PORT"; then reassign_port postgres; fi
   own_dir "$PG_DIR"
   [[ $PG_SOCK == "$PG_DIR" ]] || own_dir "$PG_SOCK"
   pg_initdb
@@ -401,7 +473,7 @@ pg_stop() {
 # ---------------------------------------------------------------- commands
 
 write_env() {
-  printf 'HA_PG_PORT=%s\nHA_REDIS_PORT=%s\n' "$PG_PORT" "$REDIS_PORT" >"$PORTS_FILE"
+  record_ports
   printf '%s\n' "$BACKEND" >"$BACKEND_FILE"
   printf 'DATABASE_URL=%s\nREDIS_URL=%s\n' "$DATABASE_URL" "$REDIS_URL" >"$ENV_FILE"
   say "DATABASE_URL=${DATABASE_URL/:archiver@/:***@}"
@@ -419,6 +491,7 @@ cmd_up() {
   else
     ensure_native_deps
     pick_user
+    pick_data_dir
     redis_start
     pg_start
   fi
@@ -451,7 +524,22 @@ cmd_status() {
   fi
   say "redis: $r (127.0.0.1:$REDIS_PORT)"
   say "postgres: $p (127.0.0.1:$PG_PORT)"
+  if [[ $BACKEND == docker ]]; then say "data: docker volumes"; else say "data: $DATA"; fi
   [[ $r == up && $p == up ]]
+}
+
+# Stops both servers and deletes all they stored, wherever that was.
+cmd_purge() {
+  [[ -d $SVC ]] || { say "nothing to purge"; return; }
+  cmd_down
+  if [[ $BACKEND == docker ]]; then
+    compose_logged down -v
+  elif [[ $DATA != "$SVC" ]]; then
+    rm -rf "$DATA"
+    say "removed $DATA"
+  fi
+  rm -rf "$SVC"
+  say "removed .services"
 }
 
 cmd_env() {
@@ -485,6 +573,7 @@ usage() {
   say "  down              stop both (data is kept)"
   say "  status            exit 0 when both are up"
   say "  env               print export lines for eval"
+  say "  purge             stop both and delete their data"
   say "  restart-redis     stop + start Redis"
   say "  restart-postgres  stop + start Postgres"
 }
@@ -492,7 +581,7 @@ usage() {
 main() {
   local cmd=${1:-}
   case $cmd in
-    up | down | status | env | restart-redis | restart-postgres) ;;
+    up | down | status | env | purge | restart-redis | restart-postgres) ;;
     -h | --help | help) usage; return 0 ;;
     *) usage >&2; return 2 ;;
   esac
@@ -503,6 +592,7 @@ main() {
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
+    purge) cmd_purge ;;
     restart-redis) cmd_restart redis ;;
     restart-postgres) cmd_restart postgres ;;
   esac
