@@ -4,6 +4,7 @@
 # Arguments go to the main suite only (e.g. `npm test -- test/decide.test.ts`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/ensure-chromium.sh
 results=test-artifacts/results
 rm -rf "$results" && mkdir -p "$results"
 reporters=(--reporter=default --reporter=json)

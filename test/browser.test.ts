@@ -1,39 +1,29 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCrawl } from '../src/queue/start-crawl.js';
+import { CHROMIUM, launchChromium, skipBrowserTests, type Browser } from './support/browser.js';
 import { waitForRuns } from './support/runs.js';
 import { startTestServer, waitForStatus, type TestServer } from './support/server.js';
 
-/** Debian's chromium; .ci/run installs it, so CI never skips this file. */
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join(import.meta.dirname, '..', 'test-artifacts', 'dashboard.png');
 const TOKEN = 'browser-test-token';
-const skip = !existsSync(CHROMIUM) && !process.env.CI;
-if (skip) console.warn(`browser.test.ts skipped: ${CHROMIUM} is missing (apt-get install chromium); under CI it runs regardless`);
+if (skipBrowserTests) console.warn(`browser.test.ts skipped: ${CHROMIUM} is missing (apt-get install chromium); under CI it runs regardless`);
 
 let t: TestServer;
+let browser: Browser;
 let context: BrowserContext;
-let profile: string;
 
-describe.skipIf(skip)('the dashboard in a real browser', () => {
+describe.skipIf(skipBrowserTests)('the dashboard in a real browser', () => {
   beforeAll(async () => {
     t = await startTestServer({ config: { dashboardToken: TOKEN }, sim: { itemsPerHashtag: 3_000 } });
-    profile = await mkdtemp(join(tmpdir(), 'ha-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1360, height: 900 },
-    });
+    browser = await launchChromium();
+    context = browser.context;
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
+    await browser?.close();
     await t?.close();
   });
 
