@@ -24,6 +24,7 @@ export function dashboardPage(panel: PanelData): string {
 <section class="chart">
 <h2>Last hour, per minute</h2>
 <div id="activity-chart"></div>
+<p id="activity-empty" class="muted" hidden>No requests in the last hour.</p>
 </section>
 <div id="panel">${panelHtml(panel)}</div>
 </main>`,
@@ -50,15 +51,28 @@ function usagePanel(usage: UsageReport, projected: UsageProjection): SafeHtml {
 <dt>Today</dt>
 <dd>${usage.dailyCredits === null
     ? html`${count(usage.todayCredits)} credits (no daily cap)`
-    : html`<meter value="${busiestToday}" max="${usage.dailyCredits}"></meter> ${count(busiestToday)} of ${count(usage.dailyCredits)} on the busiest key (${count(usage.todayCredits)} across keys)`}</dd>
+    : capUsage(busiestToday, usage.dailyCredits, html`${count(busiestToday)} of ${count(usage.dailyCredits)} on the busiest key (${count(usage.todayCredits)} across keys)`)}</dd>
 <dt>This month</dt>
-<dd><meter value="${usage.monthCredits}" max="${usage.includedCredits}"></meter> ${count(usage.monthCredits)} of ${count(usage.includedCredits)} included credits</dd>
+<dd>${capUsage(usage.monthCredits, usage.includedCredits, html`${count(usage.monthCredits)} of ${count(usage.includedCredits)} included credits`)}</dd>
 <dt>Overage</dt>
 <dd>${usage.overageUsd === null ? 'none: this plan pauses crawls at its included credits' : `${dollars(usage.overageUsd)} so far`}</dd>
 <dt>Projected</dt>
 <dd>${count(projected.monthCredits)} credits this month at the pace so far${projected.overageUsd === null ? '' : `: ${dollars(projected.overageUsd)} overage`}</dd>
 </dl>
 </section>`;
+}
+
+/** Share of a cap from which a usage bar turns amber; at or past the cap it is red. */
+const CAP_WARNING_SHARE = 0.8;
+
+/**
+ * A bar against a cap, then its words. A meter's own regions colour it (optimum low: green, then
+ * amber from `low`, red from `high`); a value past the cap only fills the bar, so it is also said.
+ */
+function capUsage(value: number, cap: number, words: SafeHtml): SafeHtml {
+  const state = value >= cap ? 'over' : value >= cap * CAP_WARNING_SHARE ? 'near' : 'under';
+  const meter = html`<meter class="cap-${state}" value="${value}" min="0" max="${cap}" low="${cap * CAP_WARNING_SHARE}" high="${cap}" optimum="0"></meter>`;
+  return html`${meter} ${words}${state === 'over' ? html` <strong class="over-cap">${value > cap ? 'past the cap' : 'at the cap'}</strong>` : ''}`;
 }
 
 function runsTable(runs: RunView[]): SafeHtml {

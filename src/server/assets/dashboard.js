@@ -8,6 +8,7 @@
   const panel = document.getElementById('panel');
   const flash = document.getElementById('flash');
   const chartBox = document.getElementById('activity-chart');
+  const chartEmpty = document.getElementById('activity-empty');
   let chart = null;
 
   function say(message, isError) {
@@ -34,6 +35,7 @@
   async function refreshChart() {
     const activity = await (await get('/api/activity?minutes=60')).json();
     const data = [activity.minutes, activity.pages, activity.responses['rate-limited']];
+    chartEmpty.hidden = Object.values(activity.responses).some((series) => series.some((count) => count > 0));
     if (chart) {
       chart.setData(data);
       return;
@@ -42,7 +44,9 @@
       {
         width: chartBox.clientWidth,
         height: CHART_HEIGHT,
-        scales: { x: { time: true } },
+        // An idle hour is all zeros: without a floor on the y range uPlot finds no scale and
+        // draws no axes at all, which reads as a broken chart.
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(5, max)] } },
         series: [
           {},
           { label: 'pages/min', stroke: '#2563eb', fill: 'rgba(37, 99, 235, 0.08)', width: 2, points: { show: false } },
