@@ -1,6 +1,7 @@
 /**
  * `npm run chaos`: the full chaos run from issue 5 — 20 hashtags × 50 pages, 3 worker processes,
- * one killed with SIGKILL every few seconds — then a Redis and a Postgres restart mid-crawl.
+ * one killed with SIGKILL every few seconds — then a Redis and a Postgres restart mid-crawl, and a
+ * Redis FLUSHALL mid-crawl (issue 15).
  * Prints what it did and what the archive holds; exits non-zero if anything was lost.
  */
 import { runChaos, type ChaosReport } from '../test/support/chaos.js';
@@ -14,7 +15,8 @@ function verdict(name: string, report: ChaosReport, maxExtraPages: number): bool
   process.stdout.write(
     `${ok ? 'PASS' : 'FAIL'} ${name}: ${completed}/${report.runs.length} runs completed, ${report.kills} kills, ` +
       `${report.pagesCharged} pages billed for ${report.pagesNeeded} needed (+${extra}), missing ${report.missingIds}, ` +
-      `unexpected ${report.unexpectedIds}, ${(report.elapsedMs / 1000).toFixed(1)} s\n`,
+      `unexpected ${report.unexpectedIds}, ${report.pagesPaidTwice} paid twice, ledger ${report.ledgerCredits} vs simulator ${report.simulatorCredits} credits, ` +
+      `${(report.elapsedMs / 1000).toFixed(1)} s\n`,
   );
   return ok;
 }
@@ -25,4 +27,6 @@ const redis = await runChaos({ hashtags: 20, pagesPerHashtag: 50, workers: 3, ki
 const redisOk = verdict('Redis restart', redis, 0);
 const postgres = await runChaos({ hashtags: 20, pagesPerHashtag: 50, workers: 3, killEveryMs: 0, restartPostgresAfterMs: 5_000, timeoutMs: 600_000, log });
 const postgresOk = verdict('Postgres restart', postgres, 3);
-process.exit(killsOk && redisOk && postgresOk ? 0 : 1);
+const flush = await runChaos({ hashtags: 20, pagesPerHashtag: 50, workers: 3, killEveryMs: 0, flushRedisAfterMs: 5_000, timeoutMs: 600_000, log });
+const flushOk = verdict('Redis FLUSHALL', flush, 0) && flush.pagesPaidTwice === 0 && flush.ledgerCredits === flush.simulatorCredits;
+process.exit(killsOk && redisOk && postgresOk && flushOk ? 0 : 1);

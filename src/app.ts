@@ -105,7 +105,14 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     hashtags,
     startWorker(concurrency = config.concurrency) {
       settings.start();
-      stopReconciler ??= scheduleReconciler(redis, config.queuePrefix, database.db, queue, config.reconcileEveryMs, logger.child({ component: 'reconciler' }));
+      stopReconciler ??= scheduleReconciler(
+        redis,
+        config.queuePrefix,
+        database.db,
+        queue,
+        { everyMs: config.reconcileEveryMs, inFlightGraceMs: config.requestTimeoutMs + config.jobLockMs },
+        logger.child({ component: 'reconciler' }),
+      );
       const worker = createPageWorker(redis, deps, {
         prefix: config.queuePrefix,
         concurrency,

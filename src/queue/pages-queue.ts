@@ -29,8 +29,9 @@ export async function enqueuePage(queue: PagesQueue, data: PageJobData): Promise
   await queue.add(PAGE_JOB_NAME, data, jobOptions(data));
 }
 
-export async function enqueuePages(queue: PagesQueue, pages: PageJobData[]): Promise<void> {
-  await queue.addBulk(pages.map((data) => ({ name: PAGE_JOB_NAME, data, opts: jobOptions(data) })));
+/** `delayMs`: the jobs wait that long before a worker may take them. */
+export async function enqueuePages(queue: PagesQueue, pages: PageJobData[], delayMs = 0): Promise<void> {
+  await queue.addBulk(pages.map((data) => ({ name: PAGE_JOB_NAME, data, opts: { ...jobOptions(data), ...(delayMs > 0 ? { delay: delayMs } : {}) } })));
 }
 
 const PAGE_JOB_NAME = 'page';

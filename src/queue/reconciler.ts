@@ -36,7 +36,7 @@ const BATCH = 200;
  * cap-paused run's job re-added now finds the cap still reached (the counters are seeded from
  * the ledger) and waits for the reset again, or goes on when the reset has passed.
  */
-export async function reconcileRuns(db: Db, queue: PagesQueue): Promise<ReconcileReport> {
+export async function reconcileRuns(db: Db, queue: PagesQueue, requeueDelayMs = 0): Promise<ReconcileReport> {
   const heads = (
     await db.execute<LiveRunHead>(sql`
       SELECT r.id, r.hashtag_id, r.generation, p.page_number, p.next_cursor, p.empty_streak, p.stale_streak
@@ -64,7 +64,7 @@ export async function reconcileRuns(db: Db, queue: PagesQueue): Promise<Reconcil
         }
       }),
     );
-    if (missing.length > 0) await enqueuePages(queue, missing);
+    if (missing.length > 0) await enqueuePages(queue, missing, requeueDelayMs);
     report.requeued += missing.length;
   }
   return report;
@@ -82,18 +82,39 @@ function nextPageJob(head: LiveRunHead): PageJobData {
   };
 }
 
+export interface ReconcilerOptions {
+  everyMs: number;
+  /**
+   * How long a page job that was running when Redis lost its data may still take to land: its
+   * request (the request timeout) and its commit. Jobs re-added after such a loss wait that long.
+   */
+  inFlightGraceMs: number;
+}
+
 /**
  * Runs `reconcileRuns` every `everyMs` in this process; a Redis lock lets one process of the
  * fleet do it per interval. Returns a stop function.
+ *
+ * A marker key, set by the first reconcile and never expiring, tells whether Redis lost its data
+ * (FLUSHALL, a replacement without persistence) since the last one. Then every job is gone,
+ * including those of pages whose request is still in flight in some worker: their job id is free
+ * again, and re-adding it at once would buy the page a second time. So after a loss the missing
+ * jobs are re-added delayed by the in-flight grace; when they run, a page that landed meanwhile is
+ * found committed and only chained.
  */
-export function scheduleReconciler(redis: Redis, keyPrefix: string, db: Db, queue: PagesQueue, everyMs: number, logger: Logger): () => void {
+export function scheduleReconciler(redis: Redis, keyPrefix: string, db: Db, queue: PagesQueue, options: ReconcilerOptions, logger: Logger): () => void {
   const lockKey = `${keyPrefix}:reconcile-lock`;
+  const intactKey = `${keyPrefix}:redis-intact`;
   const tick = async () => {
-    if ((await redis.set(lockKey, String(process.pid), 'PX', everyMs, 'NX')) !== 'OK') return;
-    const report = await reconcileRuns(db, queue);
-    if (report.requeued > 0 || report.failed > 0) logger.warn(report, 'reconciled runs that had lost their page job');
+    if ((await redis.set(lockKey, String(process.pid), 'PX', options.everyMs, 'NX')) !== 'OK') return;
+    const dataLost = (await redis.set(intactKey, '1', 'NX')) === 'OK';
+    const report = await reconcileRuns(db, queue, dataLost ? options.inFlightGraceMs : 0);
+    if (report.requeued > 0 || report.failed > 0) {
+      const why = dataLost ? `Redis had lost its data; jobs re-added to run in ${options.inFlightGraceMs} ms` : 'reconciled runs that had lost their page job';
+      logger.warn(report, why);
+    }
   };
-  const timer = setInterval(() => void tick().catch((err: unknown) => logger.warn({ err }, 'reconcile failed; next interval retries')), everyMs);
+  const timer = setInterval(() => void tick().catch((err: unknown) => logger.warn({ err }, 'reconcile failed; next interval retries')), options.everyMs);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -3,13 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
 import { createApp } from '../../src/app.js';
 import { getRuns, FINISHED_STATUSES } from '../../src/db/runs.js';
 import type { CrawlRun } from '../../src/db/schema.js';
 import { startCrawl } from '../../src/queue/start-crawl.js';
 import { catalogueIds } from '../../src/sim/catalogue.js';
 import { startSimulator } from '../../src/sim/server.js';
-import { freshDatabase, freshPrefix, silentLogger, testConfig } from './services.js';
+import { freshDatabase, freshPrefix, SERVICES, silentLogger, testConfig } from './services.js';
 
 const BIN = fileURLToPath(new URL('../../bin/hashtag-archiver.js', import.meta.url));
 const SERVICES_SCRIPT = fileURLToPath(new URL('../../scripts/services.sh', import.meta.url));
@@ -24,6 +25,8 @@ export interface ChaosOptions {
   /** Restart the shared Redis / Postgres this long after the crawl starts. */
   restartRedisAfterMs?: number;
   restartPostgresAfterMs?: number;
+  /** FLUSHALL on the shared Redis this long after the crawl starts: every job, counter and setting is gone. */
+  flushRedisAfterMs?: number;
   timeoutMs: number;
   log?: (line: string) => void;
 }
@@ -33,6 +36,11 @@ export interface ChaosReport {
   kills: number;
   pagesNeeded: number;
   pagesCharged: number;
+  /** Pages the simulator answered 200 more than once (same hashtag and cursor). */
+  pagesPaidTwice: number;
+  /** What the credit ledger recorded, against what the simulator charged. */
+  ledgerCredits: number;
+  simulatorCredits: number;
   /** Catalogue ids missing from the archive, and archived ids the simulator never served. */
   missingIds: number;
   unexpectedIds: number;
@@ -62,6 +70,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     HA_CONCURRENCY: '1',
     HA_JOB_LOCK_MS: '2000',
     HA_RECONCILE_EVERY_MS: '3000',
+    // Bounds a request in flight, hence the wait before jobs lost with Redis's data are re-added.
+    CRAWLORA_TIMEOUT_MS: '5000',
     LOG_LEVEL: 'error',
   };
   const workers = new Set<ChildProcess>();
@@ -105,6 +115,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       );
     }
 
+    if (options.flushRedisAfterMs !== undefined) {
+      const afterMs = options.flushRedisAfterMs;
+      restarts.push(
+        sleep(afterMs).then(async () => {
+          log(`FLUSHALL on Redis at ${Date.now() - startedMs} ms`);
+          const redis = new Redis(SERVICES.redisUrl);
+          try {
+            await redis.flushall();
+          } finally {
+            redis.disconnect();
+          }
+        }),
+      );
+    }
+
     const runIds = runs.map((run) => run.id);
     let finished: CrawlRun[] = [];
     while (Date.now() - startedMs < options.timeoutMs) {
@@ -121,11 +146,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const archivedSet = new Set(archived.rows.map((row) => `${row.hashtag_id}/${row.video_id}`));
     const expected = new Set(hashtagIds.flatMap((id) => catalogueIds(id, options.pagesPerHashtag * PAGE_ITEMS).map((video) => `${id}/${video}`)));
     const [videoRows] = (await producer.database.db.execute<{ count: number }>(sql`select count(*)::int as count from videos`)).rows;
+    const [ledger] = (await producer.database.db.execute<{ credits: number }>(sql`select coalesce(sum(credits), 0)::int as credits from credit_ledger`)).rows;
+    const served = sim.stats().pageRequests.filter((request) => request.status === 200);
     return {
       runs: finished,
       kills,
       pagesNeeded: options.hashtags * options.pagesPerHashtag,
       pagesCharged: sim.stats().creditsTotal / 8,
+      pagesPaidTwice: served.length - new Set(served.map((request) => `${request.hashtagId}/${request.cursor}`)).size,
+      ledgerCredits: ledger?.credits ?? 0,
+      simulatorCredits: sim.stats().creditsTotal,
       missingIds: [...expected].filter((key) => !archivedSet.has(key)).length,
       unexpectedIds: [...archivedSet].filter((key) => !expected.has(key)).length,
       videoRows: videoRows?.count ?? 0,

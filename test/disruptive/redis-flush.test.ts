@@ -1,0 +1,72 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRuns, getRun, pauseRun } from '../../src/db/runs.js';
+import { enqueuePages } from '../../src/queue/pages-queue.js';
+import { pause, resume } from '../../src/queue/run-control.js';
+import { startCrawl } from '../../src/queue/start-crawl.js';
+import { startCrawlEnvironment, type CrawlEnvironment } from '../support/environment.js';
+import { requestsFor, waitForRuns } from '../support/runs.js';
+import { SERVICES } from '../support/services.js';
+
+const PAGES = 20;
+let t: CrawlEnvironment;
+
+beforeAll(async () => {
+  t = await startCrawlEnvironment({
+    sim: { itemsPerHashtag: PAGES * 30, latencyMs: 20 },
+    // Short enough to see several reconciles in a test; the grace after a loss is 2 s + 2 s.
+    config: { reconcileEveryMs: 500, requestTimeoutMs: 2_000, jobLockMs: 2_000 },
+  });
+});
+afterAll(() => t?.close());
+
+/** Every page of a hashtag the simulator answered 200, as cursors, in order of arrival. */
+const servedCursors = (hashtagId: string) => requestsFor(t.sim, hashtagId).filter((request) => request.status === 200).map((request) => request.cursor);
+
+describe('Redis loses everything mid-crawl (FLUSHALL)', () => {
+  it('queued, running and cap-paused runs recover from Postgres and complete; a user-paused run stays paused and resumes; no page is bought twice', async () => {
+    const db = t.app.database.db;
+    // A page whose request is in flight when the data goes: its job vanishes with it.
+    t.sim.configure({ faults: [{ kind: 'slow', hashtagId: '1003', cursor: 150, delayMs: 1_500, times: 1 }] });
+    const running = await startCrawl(db, t.app.queue, { hashtagIds: ['1001', '1002', '1003', '1004'], maxPages: null, maxItems: null });
+    const [userPaused] = await startCrawl(db, t.app.queue, { hashtagIds: ['1005'], maxPages: null, maxItems: null });
+    // A run waiting out a daily cap in a delayed job, as the page job leaves it.
+    const [capPaused] = await createRuns(db, [{ hashtagId: '1006', maxPages: null, maxItems: null, mode: 'full' }]);
+    await pauseRun(db, capPaused!.id, 'daily-cap', 'the run continues by itself at midnight');
+    const capPage = { runId: capPaused!.id, hashtagId: '1006', generation: capPaused!.generation, pageNumber: 0, cursor: '0', emptyStreak: 0, staleStreak: 0 };
+    await enqueuePages(t.app.queue, [capPage], 3_600_000);
+
+    const deadline = Date.now() + 20_000;
+    while (!requestsFor(t.sim, '1003').some((request) => request.cursor === 150) && Date.now() < deadline) await sleep(5);
+    await pause(db, userPaused!.id);
+    const redis = new Redis(SERVICES.redisUrl);
+    try {
+      await redis.flushall();
+    } finally {
+      redis.disconnect();
+    }
+
+    const finished = await waitForRuns(db, [...running.map((run) => run.id), capPaused!.id], 60_000);
+    expect(finished.map((run) => [run.hashtagId, run.status, run.pages])).toEqual([
+      ['1001', 'completed', PAGES],
+      ['1002', 'completed', PAGES],
+      ['1003', 'completed', PAGES],
+      ['1004', 'completed', PAGES],
+      ['1006', 'completed', PAGES],
+    ]);
+    const stillPaused = await getRun(db, userPaused!.id);
+    expect(stillPaused).toMatchObject({ status: 'paused', stopReason: 'user' });
+    const cursorsBefore = servedCursors('1005');
+    await resume(db, t.app.queue, userPaused!.id);
+    expect(await waitForRuns(db, [userPaused!.id], 30_000)).toMatchObject([{ status: 'completed', pages: PAGES }]);
+
+    const allPages = Array.from({ length: PAGES }, (_, page) => page * 30);
+    for (const hashtagId of ['1001', '1002', '1003', '1004', '1005', '1006']) expect(servedCursors(hashtagId)).toEqual(allPages);
+    expect(servedCursors('1005').slice(0, cursorsBefore.length)).toEqual(cursorsBefore);
+    const [ledger] = (await db.execute<{ credits: number }>(sql`SELECT coalesce(sum(credits), 0)::int AS credits FROM credit_ledger`)).rows;
+    expect(ledger!.credits).toBe(t.sim.stats().creditsTotal);
+    expect(t.sim.stats().creditsTotal).toBe(6 * PAGES * 8);
+  });
+});
