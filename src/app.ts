@@ -7,12 +7,14 @@ import { createHashtagResolver, type HashtagResolver } from './hashtags/resolver
 import type { Logger } from './logger.js';
 import { createRedis } from './queue/connection.js';
 import { creditsSince } from './db/ledger.js';
+import { scheduleChargeFlush } from './queue/charge-flush.js';
 import { createCreditGate } from './queue/credit-gate.js';
 import { createKeyPool } from './queue/key-pool.js';
 import { countActivity } from './queue/activity.js';
 import type { PipelineObserver } from './queue/observer.js';
 import type { PageJobDeps } from './queue/page-job.js';
 import { createPagesQueue, type PagesQueue } from './queue/pages-queue.js';
+import { createPaidAnswers } from './queue/paid-answers.js';
 import { createLiveSettings, type LiveSettings } from './queue/live-settings.js';
 import { createRateLimiter } from './queue/rate-limiter.js';
 import { scheduleReconciler } from './queue/reconciler.js';
@@ -22,6 +24,8 @@ import { createScheduleWorker, type ScheduleWorker } from './schedules/worker.js
 
 /** Leaves in-flight pages time to finish on SIGTERM, inside the 30 s most supervisors allow. */
 const CLOSE_DEADLINE_MS = 20_000;
+/** Requests still in flight this long into a close are cut (and counted as possibly billed), so their jobs are put back before the deadline. */
+const CUT_REQUESTS_AFTER_MS = 15_000;
 
 /**
  * The long-lived parts of a process, created from the config and closed in reverse order.
@@ -61,6 +65,9 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
   const schedules = createSchedulesQueue(redis, config.queuePrefix);
   const workers: Array<PageWorker | ScheduleWorker> = [];
   let stopReconciler: (() => void) | undefined;
+  let stopChargeFlush: (() => void) | undefined;
+  const shutdown = new AbortController();
+  const answers = createPaidAnswers(redis, config.queuePrefix);
   let closing: Promise<void> | undefined;
 
   const deps: PageJobDeps = {
@@ -70,6 +77,8 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     limiter,
     credits: createCreditGate(redis, config.queuePrefix, (fingerprint, since) => creditsSince(database.db, fingerprint, since)),
     clock,
+    answers,
+    shutdown: shutdown.signal,
     keys: createKeyPool(config.apiKeys, redis, config.queuePrefix, limiter),
     logger: logger.child({ component: 'page-job' }),
     // Every worker counts pages and upstream answers per minute in Redis, for the dashboard's chart.
@@ -113,6 +122,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
         { everyMs: config.reconcileEveryMs, inFlightGraceMs: config.requestTimeoutMs + config.jobLockMs },
         logger.child({ component: 'reconciler' }),
       );
+      stopChargeFlush ??= scheduleChargeFlush(database.db, answers, config.reconcileEveryMs, logger.child({ component: 'charges' }));
       const worker = createPageWorker(redis, deps, {
         prefix: config.queuePrefix,
         concurrency,
@@ -135,6 +145,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
       closing ??= (async () => {
         settings.close();
         stopReconciler?.();
+        stopChargeFlush?.();
         // Closing politely needs a live Redis; against a dead one it would wait forever, so the
         // polite part gets a deadline and the connection is cut after it.
         if (redis.status === 'ready') {
@@ -142,7 +153,9 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
             await Promise.all(workers.map((worker) => worker.close()));
             await Promise.all([queue.close(), schedules.close()]);
           })();
+          const cut = setTimeout(() => shutdown.abort(), CUT_REQUESTS_AFTER_MS);
           await Promise.race([polite, sleep(CLOSE_DEADLINE_MS)]);
+          clearTimeout(cut);
         }
         await database.close();
         redis.disconnect();

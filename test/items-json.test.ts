@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +85,8 @@ describe('a committed page stores each item as it came, cleaned', () => {
       cursor: '0',
       hasMore: false,
       keyFingerprint: 'test-key',
+      chargeId: randomUUID(),
+      chargedAt: new Date(),
       rows: dedupeById(parsed).map(toVideoColumns),
       itemsJson: itemsJsonbForPostgres(Buffer.from(body), parsed),
       credits: 8,

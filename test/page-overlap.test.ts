@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
 import pg from 'pg';
@@ -82,6 +83,8 @@ describe('pages committed out of order', () => {
       cursor: String(pageNumber * 30),
       hasMore,
       keyFingerprint: 'test-key',
+      chargeId: randomUUID(),
+      chargedAt: new Date(),
       rows: rowsFor('201', pageNumber),
       itemsJson: itemsJsonbForPostgres(Buffer.from(JSON.stringify({ data: { itemList: rowsFor('201', pageNumber).map(({ id }) => ({ id })) } })), []),
       credits: 8,

@@ -25,9 +25,13 @@ export function renderUsage(report: UsageReport): string {
   const lines = [
     `plan     ${report.plan}`,
     `today    ${report.todayCredits} credits (${cap}; resets ${report.dayResetsAt.toISOString()})`,
-    `month    ${report.monthCredits} of ${report.includedCredits} included credits`,
+    `month    ${report.monthCredits} of ${report.includedCredits} included credits${uncertain(report.uncertainCredits)}`,
     `overage  ${overage}`,
-    ...report.keys.map((key) => `  ${key.keyFingerprint}  today ${key.todayCredits}  month ${key.monthCredits}`),
+    ...report.keys.map((key) => `  ${key.keyFingerprint}  today ${key.todayCredits}  month ${key.monthCredits}${uncertain(key.uncertainCredits)}`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function uncertain(credits: number): string {
+  return credits === 0 ? '' : ` (${credits} uncertain: requests that timed out, counted as billed)`;
 }

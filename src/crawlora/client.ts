@@ -49,10 +49,12 @@ export function createCrawloraClient(options: CrawloraClientOptions): CrawloraCl
       retryAfter = (Array.isArray(header) ? header[0] : header) ?? null;
       bytes = Buffer.from(await response.body.arrayBuffer());
     } catch (cause) {
-      const failure = timeout.aborted ? `timed out after ${options.timeoutMs} ms` : 'failed on the network';
-      // Headers of a 2xx already arrived when the body broke off: Crawlora billed that one.
+      const failure = timeout.aborted ? `timed out after ${options.timeoutMs} ms` : signal?.aborted ? 'was cut short (shutting down)' : 'failed on the network';
+      // Headers of a 2xx already arrived when the body broke off: Crawlora billed that one. One we
+      // stopped waiting for usually finishes upstream and is billed too.
       const charged = status >= 200 && status < 300;
-      throw new TransientError(`Crawlora request for ${what} ${failure}`, { cause, charged });
+      const possiblyCharged = timeout.aborted || signal?.aborted === true;
+      throw new TransientError(`Crawlora request for ${what} ${failure}`, { cause, charged, possiblyCharged });
     }
     return { status, retryAfter, bytes, nowMs: Date.now() };
   }

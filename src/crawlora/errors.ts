@@ -18,15 +18,19 @@ export interface CrawloraErrorOptions {
   cause?: unknown;
   /** Whether Crawlora billed the response (any 2xx is billed, even an unusable one). */
   charged?: boolean;
+  /** The request went out and its answer was not awaited (timeout, shutdown): Crawlora may have billed it. */
+  possiblyCharged?: boolean;
 }
 
 export abstract class CrawloraError extends Error {
   abstract readonly retry: RetryMeaning;
   readonly charged: boolean;
+  readonly possiblyCharged: boolean;
   constructor(message: string, options: CrawloraErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.name = new.target.name;
     this.charged = options.charged ?? false;
+    this.possiblyCharged = !this.charged && (options.possiblyCharged ?? false);
   }
 }
 

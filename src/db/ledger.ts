@@ -10,22 +10,32 @@ export interface Charge {
   hashtagId: string | null;
   runId: number | null;
   credits: number;
+  /** Given when the answer arrived, so a charge written twice (a flush and a commit) is recorded once. */
+  chargeId?: string;
+  /** A request that timed out: Crawlora may have billed it. */
+  uncertain?: boolean;
+  /** When the answer arrived; now by default. */
+  chargedAt?: Date;
 }
 
-type Executor = Pick<Db, 'insert' | 'update'>;
+type Executor = Pick<Db, 'execute'>;
 
-/** Records a billed response, and adds it to its run's credits; inside the caller's transaction when given one. */
+/**
+ * Records a charge and adds it to its run's credits, in one statement; inside the caller's
+ * transaction when given one. A charge whose id is already in the ledger changes nothing.
+ */
 export async function recordCharge(db: Executor, charge: Charge): Promise<void> {
-  await db.insert(creditLedger).values(charge);
-  if (charge.runId !== null) {
-    await db
-      .update(crawlRuns)
-      .set({ credits: sql`${crawlRuns.credits} + ${charge.credits}` })
-      .where(eq(crawlRuns.id, charge.runId));
-  }
+  await db.execute(sql`WITH charge AS (
+      INSERT INTO ${creditLedger} (charge_id, key_fingerprint, endpoint, hashtag_id, run_id, credits, uncertain, charged_at)
+      VALUES (${charge.chargeId ?? null}, ${charge.keyFingerprint}, ${charge.endpoint}, ${charge.hashtagId}, ${charge.runId}::int,
+        ${charge.credits}, ${charge.uncertain ?? false}, coalesce(${charge.chargedAt?.toISOString() ?? null}::timestamptz, now()))
+      ON CONFLICT (charge_id) DO NOTHING
+      RETURNING run_id, credits
+    )
+    UPDATE ${crawlRuns} r SET credits = r.credits + charge.credits FROM charge WHERE r.id = charge.run_id`);
 }
 
-/** Credits a key was billed since a moment (the start of the UTC day or month). */
+/** Credits a key was billed (or possibly billed) since a moment (the start of the UTC day or month). */
 export async function creditsSince(db: Db, keyFingerprint: string | null, since: Date): Promise<number> {
   const [row] = await db
     .select({ credits: sql<number>`coalesce(sum(${creditLedger.credits}), 0)::int` })

@@ -12,6 +12,9 @@ export interface PageCommit {
   cursor: string;
   hasMore: boolean;
   keyFingerprint: string;
+  /** The charge's id from when the answer arrived: the ledger records it once, whoever writes it first. */
+  chargeId: string;
+  chargedAt: Date;
   /** Already deduplicated by id. */
   rows: VideoColumns[];
   /** The items under `data.itemList` as a binary jsonb parameter (see itemsJsonbForPostgres): each row's `raw` is taken from it by id. */
@@ -59,6 +62,8 @@ export async function commitPage(db: Db, page: PageCommit): Promise<PageCommitRe
         page.hashtagId,
         page.credits,
         page.rows.length,
+        page.chargeId,
+        page.chargedAt,
       ],
     });
     // Pages may commit out of order (see decidesBeforeCommit): any of them may be the last one in.
@@ -97,17 +102,24 @@ const INSERT_PAGE = {
     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING run_id`,
 };
 
-/** The page's outcome, its ledger entry and the run's counters in one round trip. */
+/**
+ * The page's outcome, its ledger entry and the run's counters in one round trip. The charge may be
+ * in the ledger already (flushed from Redis while the commit waited out an outage): then it is
+ * neither recorded nor counted again.
+ */
 const RECORD_OUTCOME = {
   name: 'page_outcome',
   text: `WITH page AS (
       UPDATE crawl_pages SET new_items = $1, next_cursor = $2::text, stop_reason = $3::text, empty_streak = $4, stale_streak = $5
       WHERE run_id = $6 AND page_number = $7
     ), charge AS (
-      INSERT INTO credit_ledger (key_fingerprint, endpoint, hashtag_id, run_id, credits)
-      VALUES ($8, 'hashtags', $9, $6, $10)
+      INSERT INTO credit_ledger (charge_id, key_fingerprint, endpoint, hashtag_id, run_id, credits, charged_at)
+      VALUES ($12, $8, 'hashtags', $9, $6, $10, $13)
+      ON CONFLICT (charge_id) DO NOTHING
+      RETURNING credits
     )
-    UPDATE crawl_runs SET pages = pages + 1, items = items + $11, new_items = new_items + $1, credits = credits + $10
+    UPDATE crawl_runs SET pages = pages + 1, items = items + $11, new_items = new_items + $1,
+      credits = credits + coalesce((SELECT credits FROM charge), 0)
     WHERE id = $6`,
 };
 

@@ -123,16 +123,23 @@ export const hashtagVideos = pgTable(
 export type CrawlRun = typeof crawlRuns.$inferSelect;
 export type CrawlPage = typeof crawlPages.$inferSelect;
 
-/** Every billed (2xx) Crawlora response: the source of `usage`, budgets and daily caps. Never holds a key, only its fingerprint. */
+/**
+ * Every billed (2xx) Crawlora response, and every request that timed out and may have been billed
+ * (`uncertain`): the source of `usage`, budgets and daily caps. Never holds a key, only its fingerprint.
+ */
 export const creditLedger = pgTable(
   'credit_ledger',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    /** Given when the answer arrived: whichever of the page commit or the pending-charge flush writes it first records it, once. */
+    chargeId: text('charge_id').unique(),
     keyFingerprint: text('key_fingerprint').notNull(),
     endpoint: text('endpoint', { enum: ['hashtags', 'hashtag-detail'] }).notNull(),
     hashtagId: text('hashtag_id'),
     runId: integer('run_id').references(() => crawlRuns.id, { onDelete: 'set null' }),
     credits: integer('credits').notNull(),
+    /** The request timed out (or was cut at shutdown): Crawlora may or may not have billed it. Counted against caps and budgets. */
+    uncertain: boolean('uncertain').notNull().default(false),
     chargedAt: ts('charged_at').notNull().defaultNow(),
   },
   (t) => [index('credit_ledger_key_time_idx').on(t.keyFingerprint, t.chargedAt), index('credit_ledger_run_idx').on(t.runId)],

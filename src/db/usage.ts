@@ -8,6 +8,8 @@ export interface KeyUsage {
   keyFingerprint: string;
   todayCredits: number;
   monthCredits: number;
+  /** Of monthCredits: requests that timed out, which Crawlora may or may not have billed. */
+  uncertainCredits: number;
 }
 
 export interface UsageReport {
@@ -17,6 +19,8 @@ export interface UsageReport {
   includedCredits: number;
   todayCredits: number;
   monthCredits: number;
+  /** Of monthCredits: requests that timed out, counted as billed since Crawlora usually bills them. */
+  uncertainCredits: number;
   overageCredits: number;
   /** null when the plan has no overage: it stops at its included credits instead. */
   overageUsd: number | null;
@@ -33,6 +37,7 @@ export async function getUsage(db: Db, plan: PlanName, dailyCredits: number | nu
       keyFingerprint: creditLedger.keyFingerprint,
       todayCredits: sql<number>`coalesce(sum(${creditLedger.credits}) filter (where ${creditLedger.chargedAt} >= ${periods.dayStart.toISOString()}), 0)::int`,
       monthCredits: sql<number>`coalesce(sum(${creditLedger.credits}), 0)::int`,
+      uncertainCredits: sql<number>`coalesce(sum(${creditLedger.credits}) filter (where ${creditLedger.uncertain}), 0)::int`,
     })
     .from(creditLedger)
     .where(and(gte(creditLedger.chargedAt, periods.monthStart)))
@@ -45,6 +50,7 @@ export async function getUsage(db: Db, plan: PlanName, dailyCredits: number | nu
     includedCredits: PLANS[plan].includedCredits,
     todayCredits: rows.reduce((sum, row) => sum + row.todayCredits, 0),
     monthCredits,
+    uncertainCredits: rows.reduce((sum, row) => sum + row.uncertainCredits, 0),
     ...overage(monthCredits, plan),
     keys: rows,
     dayResetsAt: periods.nextDay,

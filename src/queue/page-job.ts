@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import pRetry from 'p-retry';
 import type { CrawloraClient } from '../crawlora/client.js';
 import { BadKeyError, CrawloraError, InvalidInputError, RateLimitedError, UpstreamError } from '../crawlora/errors.js';
-import type { HashtagPage } from '../crawlora/interpret.js';
+import { interpretHashtagPage, type HashtagPage } from '../crawlora/interpret.js';
 import type { RawItem } from '../crawlora/schema.js';
 import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
 import type { Db } from '../db/client.js';
@@ -12,6 +13,7 @@ import { commitPage, findRunAndPage } from '../db/pages.js';
 import { failRun, markRunning, noteError, pauseRun, resumeAfterCap, SELF_RESUMING_PAUSES, type PauseReason } from '../db/runs.js';
 import type { CrawlPage, CrawlRun } from '../db/schema.js';
 import { itemsJsonbForPostgres } from '../db/items-json.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { createdAtMs, dedupeById, toVideoColumns } from '../db/video-row.js';
 import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from './backoff.js';
@@ -19,6 +21,7 @@ import type { CreditCaps, CreditGate } from './credit-gate.js';
 import { decideAfterPage, decidesBeforeCommit } from './decide.js';
 import type { ApiKey, KeyChoice, KeyPool } from './key-pool.js';
 import { enqueuePage, type PagesQueue } from './pages-queue.js';
+import type { HeldAnswer, PaidAnswers, PendingCharge } from './paid-answers.js';
 import type { PipelineObserver, ResponseOutcome } from './observer.js';
 import type { PageJobData } from './payloads.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -33,6 +36,10 @@ export interface PageJobDeps {
   logger: Logger;
   observer: PipelineObserver;
   clock: () => Date;
+  /** Charges and answers paid for and not in Postgres yet. */
+  answers: PaidAnswers;
+  /** Aborted shortly before the close deadline: requests still in flight are cut, their jobs put back. */
+  shutdown?: AbortSignal;
   /** Read at every job, so a changed plan or rate reaches running workers. */
   settings: () => PageJobSettings;
 }
@@ -52,37 +59,41 @@ export type PageJobOutcome = 'stale' | 'already-committed' | 'committed' | 'paus
 /**
  * One page job: fetch, chain, commit (chain after the commit when deciding needs it, see
  * decidesBeforeCommit). Every step is safe to repeat — a job retried after a crash finds its page
- * in crawl_pages, skips the (billed) fetch and only makes sure the next job exists.
+ * in crawl_pages, skips the (billed) fetch and only makes sure the next job exists; one whose paid
+ * answer was held in Redis commits that answer instead of buying it again. While Postgres does
+ * not answer, the job waits as a delayed job: an outage spends no attempt.
  */
 export async function processPageJob(job: Job<PageJobData>, token: string | undefined, deps: PageJobDeps): Promise<PageJobOutcome> {
+  try {
+    return await pageJob(job, token, deps);
+  } catch (err) {
+    if (!isDatabaseUnavailable(err)) throw err;
+    const waitMs = outageWaitMs();
+    deps.logger.warn({ runId: job.data.runId, page: job.data.pageNumber, waitMs, err: { message: (err as Error).message } }, 'Postgres does not answer; the page job waits without spending an attempt');
+    throw await delayed(job, token, waitMs);
+  }
+}
+
+/** Jobs waiting out an outage come back spread over a few seconds, not all at once. */
+function outageWaitMs(): number {
+  return 2_000 + Math.floor(Math.random() * 3_000);
+}
+
+/** A billed answer's charge, as the ledger will record it once. */
+interface PaidCharge {
+  chargeId: string;
+  keyFingerprint: string;
+  chargedAtMs: number;
+}
+
+async function pageJob(job: Job<PageJobData>, token: string | undefined, deps: PageJobDeps): Promise<PageJobOutcome> {
   const data = job.data;
   const log = deps.logger.child({ runId: data.runId, page: data.pageNumber });
   const prepared = await prepareFetch(job, token, deps);
   if ('done' in prepared) return prepared.done;
-  const { run, taken } = prepared;
-  const { key } = taken;
+  const { run } = prepared;
   const settings = deps.settings();
-  const reservation = await deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings, deps.clock());
-  if (reservation.kind === 'cap-reached') {
-    await deps.keys.giveBack(taken);
-    const reason: PauseReason = reservation.cap === 'daily' ? 'daily-cap' : 'monthly-credits';
-    const what = reservation.cap === 'daily' ? `daily cap of ${settings.dailyCredits}` : `${settings.monthlyCredits} included credits of the month (the plan has no overage)`;
-    await pauseRun(deps.db, run.id, reason, `key ${key.fingerprint} reached its ${what}; the run continues by itself at ${reservation.resumeAt.toISOString()}`);
-    log.warn({ key: key.fingerprint, resumeAt: reservation.resumeAt }, 'credit cap reached; run paused until the reset');
-    throw await delayed(job, token, reservation.resumeAt.getTime() - deps.clock().getTime());
-  }
-
-  let page: HashtagPage;
-  const fetchStartedMs = performance.now();
-  try {
-    page = await deps.client.fetchHashtagPage({ apiKey: key.value, hashtagId: data.hashtagId, cursor: data.cursor });
-  } catch (err) {
-    const charged = err instanceof CrawloraError && err.charged;
-    deps.observer.response({ outcome: outcomeOf(err), latencyMs: performance.now() - fetchStartedMs, charged, keyFingerprint: key.fingerprint });
-    if (!charged) await reservation.release();
-    throw await failureFor(err, key, job, token, run, deps, log);
-  }
-  deps.observer.response({ outcome: 'ok', latencyMs: performance.now() - fetchStartedMs, charged: true, keyFingerprint: key.fingerprint });
+  const { page, charge, noted, held } = 'held' in prepared ? heldPage(prepared.held) : await buyPage(job, token, run, prepared.taken, deps, log);
 
   const items = dedupeById(page.items);
   const limits = {
@@ -109,7 +120,10 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
 
   const rows = items.map(toVideoColumns);
   const itemsJson = itemsJsonbForPostgres(page.bytes, page.items);
-  // The page is paid for: ride out a short Postgres outage here rather than fetch it again.
+  // The page is paid for: ride out a short Postgres outage here rather than fetch it again. From
+  // the first failure on, the answer is also held in Redis, so a job that gives up (or a worker
+  // that dies) leaves it to the next try instead of buying it again.
+  let answerHeld = held;
   const commitStartedMs = performance.now();
   const result = await pRetry(
     () =>
@@ -119,7 +133,9 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
         pageNumber: data.pageNumber,
         cursor: data.cursor,
         hasMore: page.hasMore,
-        keyFingerprint: key.fingerprint,
+        keyFingerprint: charge.keyFingerprint,
+        chargeId: charge.chargeId,
+        chargedAt: new Date(charge.chargedAtMs),
         rows,
         itemsJson,
         credits: CREDITS_PER_REQUEST,
@@ -129,70 +145,159 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
       retries: 6,
       minTimeout: 250,
       maxTimeout: 5_000,
-      onFailedAttempt: ({ error, attemptNumber }) => log.warn({ err: error, attemptNumber }, 'page commit failed; retrying'),
+      onFailedAttempt: async ({ error, attemptNumber }) => {
+        log.warn({ err: error, attemptNumber }, 'page commit failed; retrying');
+        if (!answerHeld) {
+          answerHeld = true;
+          await deps.answers.hold(data.runId, data.pageNumber, { ...charge, cursor: data.cursor, bytes: page.bytes });
+        }
+        // Shutting down: the held answer waits for whoever takes the job next.
+        if (deps.shutdown?.aborted) throw error;
+      },
     },
   );
+  await noted;
   if (!result.committed) {
-    await chainAfter(result.existing, data, deps);
+    // Another job of this page committed first (a duplicate after pause → resume): this answer was billed all the same.
+    await recordCharge(deps.db, pageCharge(charge, data));
+    await Promise.all([deps.answers.release(data.runId, data.pageNumber, charge.chargeId), chainAfter(result.existing, data, deps)]);
     return 'already-committed';
   }
   deps.observer.pageCommitted({ runId: run.id, items: rows.length, newItems: result.newItems, commitMs: performance.now() - commitStartedMs });
   if (page.invalidItems > 0) log.warn({ invalidItems: page.invalidItems }, 'items without a string id were skipped');
   const { decision } = result;
+  const released = deps.answers.release(data.runId, data.pageNumber, charge.chargeId);
   if (decision.kind === 'continue') {
     if (!early) await enqueueNext(data, decision.nextCursor, decision, deps.queue);
   } else {
     log.debug({ hashtagId: data.hashtagId, reason: decision.reason }, 'run reached its end');
   }
+  await released;
   return 'committed';
+}
+
+/** A page in hand, paid for: bought now, or held from an earlier try. */
+interface PaidPage {
+  page: HashtagPage;
+  charge: PaidCharge;
+  /** The charge noted in Redis (settled once done with). */
+  noted: Promise<void>;
+  /** Already held in Redis. */
+  held: boolean;
+}
+
+function heldPage(held: HeldAnswer): PaidPage {
+  const page = interpretHashtagPage({ status: 200, retryAfter: null, bytes: held.bytes, nowMs: Date.now() });
+  return { page, charge: { chargeId: held.chargeId, keyFingerprint: held.keyFingerprint, chargedAtMs: held.chargedAtMs }, noted: Promise.resolve(), held: true };
+}
+
+/** Within the credit caps, one request; a billed answer's charge is noted in Redis the moment it arrives. */
+async function buyPage(job: Job<PageJobData>, token: string | undefined, run: CrawlRun, taken: TakenKey, deps: PageJobDeps, log: Logger): Promise<PaidPage> {
+  const data = job.data;
+  const { key } = taken;
+  const settings = deps.settings();
+  const reservation = await deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings, deps.clock());
+  if (reservation.kind === 'cap-reached') {
+    await deps.keys.giveBack(taken);
+    const reason: PauseReason = reservation.cap === 'daily' ? 'daily-cap' : 'monthly-credits';
+    const what = reservation.cap === 'daily' ? `daily cap of ${settings.dailyCredits}` : `${settings.monthlyCredits} included credits of the month (the plan has no overage)`;
+    await pauseRun(deps.db, run.id, reason, `key ${key.fingerprint} reached its ${what}; the run continues by itself at ${reservation.resumeAt.toISOString()}`);
+    log.warn({ key: key.fingerprint, resumeAt: reservation.resumeAt }, 'credit cap reached; run paused until the reset');
+    throw await delayed(job, token, reservation.resumeAt.getTime() - deps.clock().getTime());
+  }
+
+  let page: HashtagPage;
+  const fetchStartedMs = performance.now();
+  try {
+    page = await deps.client.fetchHashtagPage({ apiKey: key.value, hashtagId: data.hashtagId, cursor: data.cursor, ...(deps.shutdown ? { signal: deps.shutdown } : {}) });
+  } catch (err) {
+    const charged = err instanceof CrawloraError && err.charged;
+    deps.observer.response({ outcome: outcomeOf(err), latencyMs: performance.now() - fetchStartedMs, charged, keyFingerprint: key.fingerprint });
+    // A request we stopped waiting for keeps its credits reserved: it may have been billed.
+    if (!charged && !(err instanceof CrawloraError && err.possiblyCharged)) await reservation.release();
+    throw await failureFor(err, key, job, token, run, deps, log);
+  }
+  const charge: PaidCharge = { chargeId: randomUUID(), keyFingerprint: key.fingerprint, chargedAtMs: Date.now() };
+  const noted = deps.answers
+    .noteCharge(pageCharge(charge, data))
+    .catch((err: unknown) => log.error({ err }, 'could not note the charge in Redis; the page commit records it'));
+  deps.observer.response({ outcome: 'ok', latencyMs: performance.now() - fetchStartedMs, charged: true, keyFingerprint: key.fingerprint });
+  return { page, charge, noted, held: false };
+}
+
+function pageCharge(charge: PaidCharge, data: PageJobData, uncertain = false): PendingCharge {
+  return {
+    chargeId: charge.chargeId,
+    keyFingerprint: charge.keyFingerprint,
+    endpoint: 'hashtags',
+    hashtagId: data.hashtagId,
+    runId: data.runId,
+    credits: CREDITS_PER_REQUEST,
+    uncertain,
+    chargedAt: new Date(charge.chargedAtMs),
+  };
 }
 
 /** A job that ends before any request, and what it did instead. */
 type JobDone = { done: Exclude<PageJobOutcome, 'committed'> };
 type TakenKey = Extract<KeyChoice, { kind: 'key' }>;
+type Fetchable = { run: CrawlRun; taken: TakenKey } | { run: CrawlRun; held: HeldAnswer };
 
 /**
- * Everything before the request. The run check and the first try for a key overlap: both sit
- * between two pages of a hashtag. A slot taken for a job that turns out to have nothing to fetch
- * is given back.
+ * Everything before the request. The run check, the look for a held answer and the first try
+ * for a key overlap: all sit between two pages of a hashtag. A slot taken for a job that turns
+ * out to have nothing to fetch is given back.
  */
-async function prepareFetch(
-  job: Job<PageJobData>,
-  token: string | undefined,
-  deps: PageJobDeps,
-): Promise<JobDone | { run: CrawlRun; taken: TakenKey }> {
+async function prepareFetch(job: Job<PageJobData>, token: string | undefined, deps: PageJobDeps): Promise<JobDone | Fetchable> {
   const choiceStartedMs = performance.now();
   const firstChoice = deps.keys.choose();
   // Awaited below, once the run is known; a failure meanwhile must not go unhandled.
   firstChoice.catch(() => undefined);
-  let start: CrawlRun | JobDone;
+  const heldLookup = deps.answers.find(job.data.runId, job.data.pageNumber);
+  heldLookup.catch(() => undefined);
+  let start: { run: CrawlRun; held: HeldAnswer | null } | JobDone;
   try {
-    start = await beforeFetch(await findRunAndPage(deps.db, job.data.runId, job.data.pageNumber), job.data, deps);
+    start = await beforeFetch(await findRunAndPage(deps.db, job.data.runId, job.data.pageNumber), job.data, heldLookup, deps);
   } catch (err) {
     await firstChoice.then((choice) => deps.keys.giveBack(choice)).catch(() => undefined);
     throw err;
   }
-  if ('done' in start) {
+  if ('done' in start || start.held) {
     await deps.keys.giveBack(await firstChoice);
-    return start;
+    return 'done' in start ? start : { run: start.run, held: start.held! };
   }
-  return { run: start, taken: await takeKey(job, token, deps, await freshChoice(await firstChoice, choiceStartedMs, deps.keys)) };
+  return { run: start.run, taken: await takeKey(job, token, deps, await freshChoice(await firstChoice, choiceStartedMs, deps.keys)) };
 }
 
-/** The run to fetch for, or what the job did instead: nothing (stale), only chain (page in), or pause on the budget. */
-async function beforeFetch(head: { run: CrawlRun; page: CrawlPage | null } | undefined, data: PageJobData, deps: PageJobDeps): Promise<CrawlRun | JobDone> {
+/**
+ * The run to fetch for (with the answer an earlier try held, if any), or what the job did
+ * instead: nothing (stale), only chain (page in), or pause on the budget.
+ */
+async function beforeFetch(
+  head: { run: CrawlRun; page: CrawlPage | null } | undefined,
+  data: PageJobData,
+  heldLookup: Promise<HeldAnswer | null>,
+  deps: PageJobDeps,
+): Promise<{ run: CrawlRun; held: HeldAnswer | null } | JobDone> {
   const run = head && (await liveRun(deps.db, head.run, data));
   if (!run) return { done: 'stale' };
+  const found = await heldLookup;
+  const held = found && found.cursor === data.cursor ? found : null;
   if (head.page) {
+    if (found) {
+      await recordCharge(deps.db, pageCharge(found, data));
+      await deps.answers.release(data.runId, data.pageNumber, found.chargeId);
+    }
     await chainAfter(head.page, data, deps);
     return { done: 'already-committed' };
   }
-  if (run.budgetCredits !== null && run.credits + CREDITS_PER_REQUEST > run.budgetCredits) {
+  // A held answer is paid for already: committing it spends nothing more.
+  if (!held && run.budgetCredits !== null && run.credits + CREDITS_PER_REQUEST > run.budgetCredits) {
     await pauseRun(deps.db, run.id, 'budget', `budget of ${run.budgetCredits} credits reached (${run.credits} spent); resume with a larger --budget-credits`);
     return { done: 'paused' };
   }
   if (run.status === 'queued') await markRunning(deps.db, data.runId);
-  return run;
+  return { run, held };
 }
 
 /** The job's run, when the job should still do something for it; a run paused on a cap comes back to life here. */
@@ -289,9 +394,15 @@ async function failureFor(
 ): Promise<Error> {
   const settings = deps.settings();
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof CrawloraError && err.charged) {
-    await recordCharge(deps.db, { keyFingerprint: key.fingerprint, endpoint: 'hashtags', hashtagId: run.hashtagId, runId: run.id, credits: CREDITS_PER_REQUEST });
+  if (err instanceof CrawloraError && (err.charged || err.possiblyCharged)) {
+    const charge = pageCharge({ chargeId: randomUUID(), keyFingerprint: key.fingerprint, chargedAtMs: Date.now() }, job.data, err.possiblyCharged);
+    // Noted first: with Postgres away, the ledger gets it from Redis later.
+    await deps.answers.noteCharge(charge);
+    await recordCharge(deps.db, charge);
+    await deps.answers.settleCharges([charge.chargeId]);
   }
+  // Cut at shutdown: the next worker asks again, and no attempt is spent on it.
+  if (deps.shutdown?.aborted) return delayed(job, token, 0);
 
   if (err instanceof RateLimitedError) {
     const waitMs = rateLimitWaitMs(err.retryAfterMs, settings.ratePerMin);

@@ -71,6 +71,11 @@ export interface SimOptions {
   epoch?: number;
   /** Shifts the simulator's clock for the daily-credit reset (tests). */
   dayOffsetMs?: number;
+  /**
+   * Bill a 2xx whose client left before the answer (timed out, shut down), as the real API
+   * usually does: it finishes the request anyway. Default false.
+   */
+  billAbandoned?: boolean;
 }
 
 export type ResolvedSimOptions = Required<SimOptions>;
@@ -93,6 +98,7 @@ export const DEFAULT_OPTIONS: ResolvedSimOptions = {
   quirks: true,
   epoch: 1,
   dayOffsetMs: 0,
+  billAbandoned: false,
 };
 
 const count = z.number().int().nonnegative();
@@ -140,6 +146,7 @@ export const simOptionsPatchSchema: z.ZodType<Partial<SimOptions>> = z.strictObj
   quirks: z.boolean().optional(),
   epoch: z.number().int().positive().optional(),
   dayOffsetMs: z.number().int().optional(),
+  billAbandoned: z.boolean().optional(),
 });
 
 /**

@@ -342,14 +342,14 @@ class Simulator {
     const full = typeof rendered === 'string' ? Buffer.from(rendered, 'utf8') : rendered;
     const delayMs = this.options.latencyMs + (reply.extraDelayMs ?? 0) - (performance.now() - startedMs);
     if (delayMs > 0) await waitUnlessClientLeaves(res, delayMs);
+    const success = reply.status >= 200 && reply.status < 300;
     if (res.destroyed) {
-      // Nothing reached the client, so nothing is charged.
-      this.settle(exchange, false);
+      // Nothing reached the client: charged only where the options say upstream bills it anyway.
+      this.settle(exchange, success && this.options.billAbandoned);
       return;
     }
     writeJson(res, reply.status, reply.truncated ? full.subarray(0, Math.floor(full.length / 2)) : full, reply.headers);
 
-    const success = reply.status >= 200 && reply.status < 300;
     exchange.stats.status(reply.status);
     if (exchange.pageRequest) exchange.pageRequest.status = reply.status;
     this.settle(exchange, success);
