@@ -20,11 +20,7 @@ const makeApp = usePerTestApps(t, () => {
   t.sim.configure({ faults: [], latencyMs: 0, billAbandoned: false, limits: { ratePerMin: 1_000_000, dailyCredits: null } });
 });
 
-interface LedgerTotals {
-  certain: number;
-  uncertain: number;
-  entries: number;
-}
+type LedgerTotals = { certain: number; uncertain: number; entries: number };
 
 async function ledgerOf(app: App, runId: number): Promise<LedgerTotals> {
   const [row] = (
