@@ -30,7 +30,30 @@ describe('interpretHashtagPage', () => {
   it('returns items, hasMore and the next cursor of a good page', () => {
     const response = page({ cursor: '30', hasMore: true, itemList: [{ id: '7300000000000000001' }] });
     const result = interpretHashtagPage(response);
-    expect(result).toEqual({ items: [{ id: '7300000000000000001' }], invalidItems: 0, hasMore: true, nextCursor: '30', bytes: response.bytes });
+    expect(result).toEqual({
+      items: [{ id: '7300000000000000001' }],
+      invalidItems: 0,
+      hasMore: true,
+      nextCursor: '30',
+      bytes: response.bytes,
+      logId: null,
+      fatalItemIds: null,
+    });
+  });
+
+  it('takes the log id from data.extra.logid, else from data.log_pb.impr_id', () => {
+    expect(interpretHashtagPage(page({ extra: { logid: '20241211093132324B6C98847222021454' }, log_pb: { impr_id: 'other' } })).logId).toBe(
+      '20241211093132324B6C98847222021454',
+    );
+    expect(interpretHashtagPage(page({ extra: { fatal_item_ids: [] }, log_pb: { impr_id: '2024121109313232' } })).logId).toBe('2024121109313232');
+    expect(interpretHashtagPage(page({ extra: 'junk', log_pb: 7 })).logId).toBeNull();
+  });
+
+  it('keeps fatal item ids exactly as served, 19-digit numbers included', () => {
+    expect(interpretHashtagPage(page({ extra: { fatal_item_ids: [] } })).fatalItemIds).toEqual([]);
+    expect(interpretHashtagPage(page({ extra: { fatal_item_ids: ['7446417357328764182', 12] } })).fatalItemIds).toEqual(['7446417357328764182', '12']);
+    const body = '{"code":200,"data":{"statusCode":0,"extra":{"fatal_item_ids":["7300000000000000001", 7446417357328764182]}}}';
+    expect(interpretHashtagPage(wire(200, body)).fatalItemIds).toEqual(['7300000000000000001', '7446417357328764182']);
   });
 
   it('treats an absent or null itemList as an empty page, and a numeric cursor as its string', () => {

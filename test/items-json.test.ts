@@ -84,6 +84,8 @@ describe('a committed page stores each item as it came, cleaned', () => {
       pageNumber: 0,
       cursor: '0',
       hasMore: false,
+      logId: null,
+      fatalItemIds: null,
       keyFingerprint: 'test-key',
       chargeId: randomUUID(),
       chargedAt: new Date(),

@@ -82,6 +82,8 @@ describe('pages committed out of order', () => {
       pageNumber,
       cursor: String(pageNumber * 30),
       hasMore,
+      logId: null,
+      fatalItemIds: null,
       keyFingerprint: 'test-key',
       chargeId: randomUUID(),
       chargedAt: new Date(),

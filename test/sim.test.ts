@@ -540,6 +540,7 @@ describe('control', () => {
       creditsByKey: {},
       pageRequests: [],
       idsServed: {},
+      pagesServed: [],
       detailRequests: 0,
       rateLimited: 0,
     });

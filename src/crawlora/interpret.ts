@@ -26,6 +26,10 @@ export interface HashtagPage {
   nextCursor: string | null;
   /** The answer's bytes as they came, so the items can be stored without serialising them again. */
   bytes: Buffer;
+  /** `data.extra.logid`, else `data.log_pb.impr_id`: the page's id for Crawlora's support. */
+  logId: string | null;
+  /** `data.extra.fatal_item_ids` as served (numbers as their digits); null when the page has none. */
+  fatalItemIds: string[] | null;
 }
 
 const MAX_MESSAGE_CHARS = 200;
@@ -65,8 +69,30 @@ export function interpretHashtagPage(response: WireResponse): HashtagPage {
     hasMore: data.hasMore === true,
     nextCursor: cursor === null || cursor === undefined ? null : String(cursor),
     bytes: response.bytes,
+    logId: nonEmptyString(data.extra?.logid) ?? nonEmptyString(data.log_pb?.impr_id),
+    fatalItemIds: fatalItemIdsOf(data.extra?.fatal_item_ids, response.bytes),
   };
 }
+
+function nonEmptyString(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/**
+ * Ids as text, exactly as served. Ids are 19-digit snowflakes: one sent as a JSON number has lost
+ * digits in JSON.parse, so then the array's digits are read from the body's own text instead.
+ */
+function fatalItemIdsOf(value: unknown, bytes: Buffer): string[] | null {
+  if (!Array.isArray(value)) return null;
+  if (value.every((id) => typeof id === 'string' || Number.isSafeInteger(id))) return value.map(String);
+  const listed = FATAL_IDS_TEXT.exec(bytes.toString('utf8'))?.[1];
+  if (listed === undefined) return value.map(String);
+  const numbersQuoted = listed.replace(JSON_STRING_OR_NUMBER, (token) => (token.startsWith('"') ? token : `"${token}"`));
+  return (JSON.parse(numbersQuoted) as unknown[]).map(String);
+}
+
+const FATAL_IDS_TEXT = /"fatal_item_ids"\s*:\s*(\[[^\]]*\])/;
+const JSON_STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*/g;
 
 /**
  * What every Crawlora endpoint shares: the HTTP status mapped to a typed error, and a 2xx body

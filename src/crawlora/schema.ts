@@ -15,6 +15,9 @@ export const hashtagPageBodySchema = z.looseObject({
       statusCode: z.number().nullish(),
       status_code: z.number().nullish(),
       status_msg: z.string().nullish(),
+      // Read leniently: a malformed field about the page must not fail a billed answer.
+      extra: z.looseObject({ logid: z.unknown().optional(), fatal_item_ids: z.unknown().optional() }).nullish().catch(null),
+      log_pb: z.looseObject({ impr_id: z.unknown().optional() }).nullish().catch(null),
     })
     .nullish(),
 });

@@ -11,6 +11,9 @@ export interface PageCommit {
   pageNumber: number;
   cursor: string;
   hasMore: boolean;
+  /** See crawl_pages.log_id and fatal_item_ids. */
+  logId: string | null;
+  fatalItemIds: string[] | null;
   keyFingerprint: string;
   /** The charge's id from when the answer arrived: the ledger records it once, whoever writes it first. */
   chargeId: string;
@@ -24,7 +27,16 @@ export interface PageCommit {
   decide: (newItems: number) => Decision;
 }
 
-export type PageCommitResult = { committed: true; newItems: number; decision: Decision } | { committed: false; existing: CrawlPage };
+/** The run a completed pass started (see crawl --passes), for its first page job. */
+export interface NextPass {
+  id: number;
+  hashtagId: string;
+  generation: number;
+}
+
+export type PageCommitResult =
+  | { committed: true; newItems: number; decision: Decision; nextPass: NextPass | null }
+  | { committed: false; existing: CrawlPage };
 
 /**
  * Stores one fetched page as one transaction: the page row first (so a second commit of the same
@@ -42,7 +54,7 @@ export async function commitPage(db: Db, page: PageCommit): Promise<PageCommitRe
   const outcome = await inTransaction(db.$client, async (client) => {
     const inserted = await client.query({
       ...INSERT_PAGE,
-      values: [page.runId, page.pageNumber, page.cursor, page.hasMore, page.rows.length],
+      values: [page.runId, page.pageNumber, page.cursor, page.hasMore, page.rows.length, page.logId, page.fatalItemIds],
     });
     if (inserted.rowCount === 0) return null;
 
@@ -67,8 +79,10 @@ export async function commitPage(db: Db, page: PageCommit): Promise<PageCommitRe
       ],
     });
     // Pages may commit out of order (see decidesBeforeCommit): any of them may be the last one in.
-    await client.query({ ...COMPLETE_IF_WHOLE, values: [page.runId] });
-    return { committed: true as const, newItems, decision };
+    const completion = await client.query<{ id: number; hashtag_id: string; generation: number }>({ ...COMPLETE_IF_WHOLE, values: [page.runId] });
+    const next = completion.rows[0];
+    const nextPass = next ? { id: next.id, hashtagId: next.hashtag_id, generation: next.generation } : null;
+    return { committed: true as const, newItems, decision, nextPass };
   });
   if (outcome) return outcome;
   // Our insert waited on the other commit's primary key, so its page row is committed by now.
@@ -98,8 +112,8 @@ async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => 
 
 const INSERT_PAGE = {
   name: 'page_insert',
-  text: `INSERT INTO crawl_pages (run_id, page_number, cursor, has_more, item_count)
-    VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING run_id`,
+  text: `INSERT INTO crawl_pages (run_id, page_number, cursor, has_more, item_count, log_id, fatal_item_ids)
+    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING run_id`,
 };
 
 /**
@@ -128,13 +142,39 @@ const RECORD_OUTCOME = {
  * the counters' UPDATE, which holds the run's row lock until commit: this statement's snapshot
  * then sees every page committed before ours, so of two pages racing to be last, the later
  * one finds the run whole. A paused or cancelled run keeps its status.
+ *
+ * What a completion implies rides in the same statement, so it happens exactly once and with it:
+ * - a full run that reached the feed's end marks the hashtag's videos it did not list (not seen
+ *   since it started, and not among its pages' fatal items, which were listed but not loaded) as
+ *   missing_since now; rows are never deleted, and a later sighting clears the mark;
+ * - a pass of `crawl --passes N` starts the next pass, unless it was the last or added fewer
+ *   new videos than min_new_ratio × the videos archived for the hashtag before it. The new run is
+ *   returned for its first page job (the reconciler adds it should this process die first).
  */
 const COMPLETE_IF_WHOLE = {
   name: 'page_complete_run',
-  text: `UPDATE crawl_runs r SET status = 'completed', stop_reason = last.stop_reason, finished_at = now()
-    FROM crawl_pages last
-    WHERE r.id = $1 AND last.run_id = $1 AND last.stop_reason IS NOT NULL
-      AND r.status IN ('queued', 'running') AND r.pages = last.page_number + 1`,
+  text: `WITH done AS (
+      UPDATE crawl_runs r SET status = 'completed', stop_reason = last.stop_reason, finished_at = now()
+      FROM crawl_pages last
+      WHERE r.id = $1 AND last.run_id = $1 AND last.stop_reason IS NOT NULL
+        AND r.status IN ('queued', 'running') AND r.pages = last.page_number + 1
+      RETURNING r.*
+    ), gone AS (
+      UPDATE hashtag_videos hv SET missing_since = now()
+      FROM done
+      WHERE done.mode = 'full' AND done.stop_reason = 'end' AND hv.hashtag_id = done.hashtag_id
+        AND hv.missing_since IS NULL AND hv.last_seen_at < coalesce(done.started_at, done.created_at)
+        AND hv.video_id NOT IN (SELECT unnest(fatal_item_ids) FROM crawl_pages WHERE run_id = $1 AND fatal_item_ids IS NOT NULL)
+    ), next_pass AS (
+      INSERT INTO crawl_runs (hashtag_id, mode, trigger, pass_group, pass_number, passes, min_new_ratio)
+      SELECT done.hashtag_id, done.mode, done.trigger, done.pass_group, done.pass_number + 1, done.passes, done.min_new_ratio
+      FROM done
+      WHERE done.pass_number < done.passes
+        AND done.new_items >= coalesce(done.min_new_ratio, 0)
+          * ((SELECT count(*) FROM hashtag_videos WHERE hashtag_id = done.hashtag_id) - done.new_items)
+      RETURNING id, hashtag_id, generation
+    )
+    SELECT id, hashtag_id, generation FROM next_pass`,
 };
 
 /**
@@ -190,7 +230,7 @@ const UPSERT_VIDEOS = {
     ), links AS (
       INSERT INTO hashtag_videos (hashtag_id, video_id, run_id, last_run_id, first_seen_at, last_seen_at)
       SELECT $4::text, id, $3::int, $3::int, now(), now() FROM upserted
-      ON CONFLICT (hashtag_id, video_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_run_id = excluded.last_run_id
+      ON CONFLICT (hashtag_id, video_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_run_id = excluded.last_run_id, missing_since = NULL
       RETURNING (xmax = 0) AS inserted
     )
     SELECT count(*) FILTER (WHERE inserted)::int AS new_items FROM links`,

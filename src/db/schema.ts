@@ -3,6 +3,7 @@ import {
   bigint,
   boolean,
   check,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -66,6 +67,15 @@ export const crawlRuns = pgTable(
     /** Bumped by every resume: jobs of an older generation are stale and do nothing. */
     generation: integer('generation').notNull().default(1),
     stopReason: text('stop_reason'),
+    /**
+     * `crawl --passes N`: the runs of one request share pass_group (the first pass's id) and are
+     * numbered from 1; the next pass starts when this one completes, unless this one added fewer
+     * than min_new_ratio × the videos archived before it.
+     */
+    passGroup: integer('pass_group'),
+    passNumber: integer('pass_number'),
+    passes: integer('passes'),
+    minNewRatio: doublePrecision('min_new_ratio'),
     lastError: text('last_error'),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
@@ -74,6 +84,7 @@ export const crawlRuns = pgTable(
   (t) => [
     check('crawl_runs_status_check', sql`${t.status} in ('queued','running','paused','completed','failed','cancelled')`),
     index('crawl_runs_hashtag_idx').on(t.hashtagId, t.createdAt),
+    index('crawl_runs_pass_group_idx').on(t.passGroup).where(sql`${t.passGroup} is not null`),
   ],
 );
 
@@ -99,6 +110,10 @@ export const crawlPages = pgTable(
     emptyStreak: integer('empty_streak').notNull().default(0),
     /** Consecutive pages without a video new to the hashtag ending here; ends incremental runs. */
     staleStreak: integer('stale_streak').notNull().default(0),
+    /** `data.extra.logid`, else `data.log_pb.impr_id`: what Crawlora's support asks for about a page. */
+    logId: text('log_id'),
+    /** `data.extra.fatal_item_ids` as served: items TikTok listed but failed to load, gaps rather than errors; null when absent. */
+    fatalItemIds: text('fatal_item_ids').array(),
     fetchedAt: ts('fetched_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.pageNumber] })],
@@ -116,8 +131,14 @@ export const hashtagVideos = pgTable(
     /** The run that found this video under this hashtag first. */
     runId: integer('run_id').references(() => crawlRuns.id, { onDelete: 'set null' }),
     lastRunId: integer('last_run_id').references(() => crawlRuns.id, { onDelete: 'set null' }),
+    /** Set when a complete full crawl of the hashtag did not list this video; cleared when one lists it again. */
+    missingSince: ts('missing_since'),
   },
-  (t) => [primaryKey({ columns: [t.hashtagId, t.videoId] }), index('hashtag_videos_video_idx').on(t.videoId)],
+  (t) => [
+    primaryKey({ columns: [t.hashtagId, t.videoId] }),
+    index('hashtag_videos_video_idx').on(t.videoId),
+    index('hashtag_videos_missing_idx').on(t.hashtagId).where(sql`${t.missingSince} is not null`),
+  ],
 );
 
 export type CrawlRun = typeof crawlRuns.$inferSelect;

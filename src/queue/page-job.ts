@@ -20,7 +20,7 @@ import { rateLimitWaitMs } from './backoff.js';
 import type { CreditCaps, CreditGate } from './credit-gate.js';
 import { decideAfterPage, decidesBeforeCommit } from './decide.js';
 import type { ApiKey, KeyChoice, KeyPool } from './key-pool.js';
-import { enqueuePage, type PagesQueue } from './pages-queue.js';
+import { enqueuePage, firstPageJob, type PagesQueue } from './pages-queue.js';
 import type { HeldAnswer, PaidAnswers, PendingCharge } from './paid-answers.js';
 import type { PipelineObserver, ResponseOutcome } from './observer.js';
 import type { PageJobData } from './payloads.js';
@@ -133,6 +133,8 @@ async function pageJob(job: Job<PageJobData>, token: string | undefined, deps: P
         pageNumber: data.pageNumber,
         cursor: data.cursor,
         hasMore: page.hasMore,
+        logId: page.logId,
+        fatalItemIds: page.fatalItemIds,
         keyFingerprint: charge.keyFingerprint,
         chargeId: charge.chargeId,
         chargedAt: new Date(charge.chargedAtMs),
@@ -172,6 +174,7 @@ async function pageJob(job: Job<PageJobData>, token: string | undefined, deps: P
   } else {
     log.debug({ hashtagId: data.hashtagId, reason: decision.reason }, 'run reached its end');
   }
+  if (result.nextPass) await enqueuePage(deps.queue, firstPageJob(result.nextPass, data.priority));
   await released;
   return 'committed';
 }

@@ -30,6 +30,20 @@ export async function enqueuePage(queue: PagesQueue, data: PageJobData): Promise
 }
 
 /** `delayMs`: the jobs wait that long before a worker may take them. */
+/** The job of a run's first page. */
+export function firstPageJob(run: { id: number; hashtagId: string; generation: number }, priority: number | undefined): PageJobData {
+  return {
+    runId: run.id,
+    hashtagId: run.hashtagId,
+    pageNumber: 0,
+    cursor: '0',
+    emptyStreak: 0,
+    staleStreak: 0,
+    generation: run.generation,
+    ...(priority === undefined ? {} : { priority }),
+  };
+}
+
 export async function enqueuePages(queue: PagesQueue, pages: PageJobData[], delayMs = 0): Promise<void> {
   await queue.addBulk(pages.map((data) => ({ name: PAGE_JOB_NAME, data, opts: { ...jobOptions(data), ...(delayMs > 0 ? { delay: delayMs } : {}) } })));
 }

@@ -1,7 +1,7 @@
 import type { Db } from '../db/client.js';
 import { createRuns, type NewRun } from '../db/runs.js';
 import type { CrawlRun } from '../db/schema.js';
-import { enqueuePages, type PagesQueue } from './pages-queue.js';
+import { enqueuePages, firstPageJob, type PagesQueue } from './pages-queue.js';
 
 export type CrawlOptions = Omit<NewRun, 'hashtagId'> & {
   /** BullMQ priority of every page of these runs: 1 goes first; none at all goes before any prioritized job. */
@@ -21,19 +21,7 @@ export async function startCrawl(db: Db, queue: PagesQueue, request: CrawlReques
   const all: CrawlRun[] = [];
   for (let start = 0; start < hashtagIds.length; start += CHUNK) {
     const runs = await createRuns(db, hashtagIds.slice(start, start + CHUNK).map((hashtagId) => ({ ...options, hashtagId })));
-    await enqueuePages(
-      queue,
-      runs.map((run) => ({
-        runId: run.id,
-        hashtagId: run.hashtagId,
-        pageNumber: 0,
-        cursor: '0',
-        emptyStreak: 0,
-        staleStreak: 0,
-        generation: run.generation,
-        ...(priority === undefined ? {} : { priority }),
-      })),
-    );
+    await enqueuePages(queue, runs.map((run) => firstPageJob(run, priority)));
     all.push(...runs);
   }
   return all;

@@ -120,7 +120,7 @@ function hashtagPrefix(hashtagId: string): string {
   return pad((hashText(hashtagId) % 100_000) * 1_000_000 + (hashText(hashtagId, 0x9e3779b9) % 1_000_000), 11);
 }
 
-/** Title the items use for the hashtag's own challenge; the id → name mapping is not reversible. */
+/** Title the items use for the hashtag's own challenge; the detail endpoint maps it back to the id (see detail.ts). */
 function hashtagTitle(hashtagId: string): string {
   return `tag${hashtagId}`;
 }

@@ -12,6 +12,17 @@ export interface SimHashtagOptions {
   hasMoreForever?: boolean;
   /** Answered with statusCode 10205 "hashtag not found" (still a charged 2xx). */
   unknown?: boolean;
+  /** The feed ends (hasMore false) after this many items, while the detail still reports `size`. */
+  feedEndsAt?: number;
+  /** Every nth catalogue item (1-based) is listed in `data.extra.fatal_item_ids` instead of served. */
+  fatalEvery?: number;
+  /** Catalogue indices the feed no longer lists (taken down); the detail's count is unchanged. */
+  takenDown?: number[];
+  /**
+   * Each pass (a crawl from cursor 0) lists a different random part of the catalogue, each item
+   * with this probability, seeded by `seed`; cursors then carry the pass.
+   */
+  passFraction?: number;
 }
 
 export interface SimKeyLimits {
@@ -115,6 +126,10 @@ const hashtagSchema = z.strictObject({
   duplicatesAcrossPages: z.boolean().optional(),
   hasMoreForever: z.boolean().optional(),
   unknown: z.boolean().optional(),
+  feedEndsAt: count.optional(),
+  fatalEvery: z.number().int().positive().optional(),
+  takenDown: z.array(count).optional(),
+  passFraction: z.number().gt(0).max(1).optional(),
 });
 
 const faultSchema = z.strictObject({

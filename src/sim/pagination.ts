@@ -1,35 +1,48 @@
+import { isFatal, type Listing } from './listing.js';
 import type { SimHashtagOptions } from './options.js';
 
 export interface PagePlan {
   /** Catalogue indices in the order the page lists them, repeats included. */
   itemIndices: number[];
-  nextCursor: number;
+  /** Listed but not loaded: their ids go to `data.extra.fatal_item_ids` instead of `itemList`. */
+  fatalIndices: number[];
+  /** Feed position of the next page. */
+  nextOffset: number;
   hasMore: boolean;
 }
 
 const REPEATS_WITHIN_PAGE = 2;
 const REPEATS_FROM_PREVIOUS_PAGE = 3;
 
-/** The cursor is an offset into the catalogue; a page serves [cursor, cursor + pageSize). */
-export function planPage(cursor: number, pageSize: number, size: number, hashtag: SimHashtagOptions): PagePlan {
-  if (hashtag.hasMoreForever && cursor >= size) {
+/** The offset is a feed position; a page serves positions [offset, offset + pageSize) of the listing. */
+export function planPage(offset: number, pageSize: number, listing: Listing, hashtag: SimHashtagOptions): PagePlan {
+  const size = listing.length;
+  if (hashtag.hasMoreForever && offset >= size) {
     // The trap a crawler must notice: "more" promised, no items, and the cursor handed back unchanged.
-    return { itemIndices: [], nextCursor: cursor, hasMore: true };
+    return { itemIndices: [], fatalIndices: [], nextOffset: offset, hasMore: true };
   }
-  const end = Math.min(cursor + pageSize, size);
+  const end = Math.min(offset + pageSize, size);
   const fresh: number[] = [];
-  for (let index = cursor; index < end; index++) fresh.push(index);
+  const fatalIndices: number[] = [];
+  for (let position = offset; position < end; position++) {
+    const index = listing.at(position);
+    (isFatal(index, hashtag) ? fatalIndices : fresh).push(index);
+  }
 
   const itemIndices = [...fresh];
-  if (fresh.length > 0 && hashtag.duplicatesAcrossPages && cursor > 0) {
-    const from = Math.max(0, cursor - REPEATS_FROM_PREVIOUS_PAGE);
-    for (let index = cursor - 1; index >= from; index--) itemIndices.unshift(index);
+  if (fresh.length > 0 && hashtag.duplicatesAcrossPages && offset > 0) {
+    const from = Math.max(0, offset - REPEATS_FROM_PREVIOUS_PAGE);
+    for (let position = offset - 1; position >= from; position--) {
+      const index = listing.at(position);
+      if (!isFatal(index, hashtag)) itemIndices.unshift(index);
+    }
   }
   if (hashtag.duplicatesWithinPage) itemIndices.push(...fresh.slice(0, REPEATS_WITHIN_PAGE));
 
   return {
     itemIndices,
-    nextCursor: cursor + pageSize,
-    hasMore: hashtag.hasMoreForever === true || cursor + pageSize < size,
+    fatalIndices,
+    nextOffset: offset + pageSize,
+    hasMore: hashtag.hasMoreForever === true || offset + pageSize < size,
   };
 }

@@ -19,6 +19,8 @@ export interface PageBody {
   itemsJson: string[];
   nowMs: number;
   logId: string;
+  /** JSON text of `data.extra.fatal_item_ids`'s elements. */
+  fatalItemIdsJson: string[];
 }
 
 /**
@@ -28,7 +30,7 @@ export interface PageBody {
 export function pageBody(page: PageBody): Buffer {
   const head =
     `{"code":200,"msg":"OK","data":{"cursor":${JSON.stringify(String(page.nextCursor))},` +
-    `"extra":{"fatal_item_ids":[],"logid":"${page.logId}","now":${page.nowMs}},"hasMore":${page.hasMore},`;
+    `"extra":{"fatal_item_ids":[${page.fatalItemIdsJson.join(',')}],"logid":"${page.logId}","now":${page.nowMs}},"hasMore":${page.hasMore},`;
   const tail = `"log_pb":{"impr_id":"${page.logId}"},"statusCode":0}}`;
   // The real API leaves itemList out of an empty page rather than sending [].
   if (page.itemsJson.length === 0) return Buffer.from(head + tail, 'utf8');

@@ -12,8 +12,10 @@ import {
   mergeOptions,
   simOptionsPatchSchema,
   type ResolvedSimOptions,
+  type SimHashtagOptions,
   type SimOptions,
 } from './options.js';
+import { feedListing, isPerPass, type Listing } from './listing.js';
 import { planPage } from './pagination.js';
 import { SlidingWindow, retryAfterSeconds } from './rate-window.js';
 import {
@@ -28,7 +30,7 @@ import {
 import { StatsRecorder, type SimPageRequest, type SimStats } from './stats.js';
 
 export type { SimFaultRule, SimHashtagOptions, SimKeyLimits, SimOptions } from './options.js';
-export type { SimPageRequest, SimStats } from './stats.js';
+export type { SimPageRequest, SimServedPage, SimStats } from './stats.js';
 export { catalogueIds, catalogueItem } from './catalogue.js';
 export { hashtagIdForName } from './detail.js';
 
@@ -55,6 +57,9 @@ const CURSOR = /^\d{1,15}$/;
 /** Injected 429s are transient blips, not a full window: a short wait keeps fault tests fast. */
 const INJECTED_RETRY_AFTER_MS = 1_000;
 const MAX_CONFIG_BYTES = 1_000_000;
+/** A per-pass feed's cursor is pass × this + the feed position: it still only grows within a pass. */
+const PASS_CURSOR_STRIDE = 10_000_000_000;
+const MAX_CACHED_LISTINGS = 1_000;
 
 interface Reply {
   status: number;
@@ -144,6 +149,9 @@ class Simulator {
   private windows = new Map<string, SlidingWindow>();
   private readonly faults: FaultInjector;
   private logSequence = 0;
+  /** Passes started per hashtag (per-pass feeds only). */
+  private passes = new Map<string, number>();
+  private listings = new Map<string, Listing>();
 
   constructor(private options: ResolvedSimOptions) {
     this.faults = new FaultInjector(options.faults, options.seed);
@@ -156,6 +164,7 @@ class Simulator {
   configure(patch: Partial<SimOptions>): void {
     this.options = mergeOptions(this.options, parseOptions(patch));
     this.faults.configure(this.options.faults, this.options.seed);
+    this.listings.clear();
   }
 
   reset(): void {
@@ -163,6 +172,8 @@ class Simulator {
     this.ledger = new CreditLedger();
     this.windows.clear();
     this.faults.reset();
+    this.passes.clear();
+    this.listings.clear();
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -311,18 +322,49 @@ class Simulator {
     if (hashtag.unknown) {
       return jsonReply(200, tiktokStatusBody(HASHTAG_NOT_FOUND.statusCode, HASHTAG_NOT_FOUND.statusMsg, false));
     }
-    const plan = planPage(cursor, this.options.pageSize, hashtag.size ?? this.options.itemsPerHashtag, hashtag);
+    // A per-pass feed carries its pass in the cursor, so the pages of one pass stay one listing.
+    const perPass = isPerPass(hashtag);
+    const pass = !perPass ? 0 : cursor === 0 ? this.nextPass(hashtagId) : Math.floor(cursor / PASS_CURSOR_STRIDE);
+    const offset = perPass ? cursor % PASS_CURSOR_STRIDE : cursor;
+    const listing = this.listing(hashtagId, hashtag, pass);
+    const plan = planPage(offset, this.options.pageSize, listing, hashtag);
     const { epoch, quirks } = this.options;
+    const nextCursor = pass * PASS_CURSOR_STRIDE + plan.nextOffset;
+    const fatalItemIds = plan.fatalIndices.map((index) => catalogueItemId(hashtagId, index));
+    let id = '';
     return {
       status: 200,
       render: () => {
         const nowMs = Date.now();
-        const id = logId(nowMs, ++this.logSequence);
+        id = logId(nowMs, ++this.logSequence);
         const itemsJson = plan.itemIndices.map((index) => catalogueItemJson(hashtagId, index, epoch, quirks));
-        return pageBody({ nextCursor: plan.nextCursor, hasMore: plan.hasMore, itemsJson, nowMs, logId: id });
+        const fatalItemIdsJson = fatalItemIds.map((fatal) => JSON.stringify(fatal));
+        return pageBody({ nextCursor, hasMore: plan.hasMore, itemsJson, nowMs, logId: id, fatalItemIdsJson });
       },
-      onDelivered: (stats) => stats.served(hashtagId, plan.itemIndices.map((index) => catalogueItemId(hashtagId, index))),
+      onDelivered: (stats) => {
+        stats.served(hashtagId, plan.itemIndices.map((index) => catalogueItemId(hashtagId, index)));
+        stats.servedPage({ hashtagId, cursor, logId: id, fatalItemIds });
+      },
     };
+  }
+
+  private nextPass(hashtagId: string): number {
+    const pass = (this.passes.get(hashtagId) ?? 0) + 1;
+    this.passes.set(hashtagId, pass);
+    return pass;
+  }
+
+  /** Listings of per-pass feeds are drawn once per pass; the cache is emptied when full, as the catalogue's is. */
+  private listing(hashtagId: string, hashtag: SimHashtagOptions, pass: number): Listing {
+    const size = hashtag.size ?? this.options.itemsPerHashtag;
+    const key = `${hashtagId}:${pass}`;
+    let listing = this.listings.get(key);
+    if (!listing) {
+      listing = feedListing(hashtagId, size, hashtag, pass, this.options.seed);
+      if (this.listings.size >= MAX_CACHED_LISTINGS) this.listings.clear();
+      this.listings.set(key, listing);
+    }
+    return listing;
   }
 
   private challenge(name: string, hashtagId: string): Reply {

@@ -9,6 +9,14 @@ export interface SimPageRequest {
   atMs: number;
 }
 
+/** A complete 2xx page as it reached the client: what the crawler should have stored about it. */
+export interface SimServedPage {
+  hashtagId: string;
+  cursor: number;
+  logId: string;
+  fatalItemIds: string[];
+}
+
 export interface SimStats {
   /** API requests received (control endpoints under /__sim are not counted). */
   requests: number;
@@ -21,6 +29,8 @@ export interface SimStats {
   pageRequests: SimPageRequest[];
   /** Per hashtag id, unique ids delivered on complete 2xx pages, in first-served order. */
   idsServed: Record<string, string[]>;
+  /** Every complete 2xx page, in the order they were sent. */
+  pagesServed: SimServedPage[];
   detailRequests: number;
   /** 429s caused by the sliding window (not injected faults). */
   rateLimited: number;
@@ -37,6 +47,7 @@ export class StatsRecorder {
   private idsServed = new Map<string, Set<string>>();
   private detailRequests = 0;
   private rateLimited = 0;
+  private pagesServed: SimServedPage[] = [];
 
   request(): void {
     this.requests++;
@@ -66,6 +77,10 @@ export class StatsRecorder {
     this.creditsByKey.set(apiKey, (this.creditsByKey.get(apiKey) ?? 0) + credits);
   }
 
+  servedPage(page: SimServedPage): void {
+    this.pagesServed.push(page);
+  }
+
   served(hashtagId: string, ids: readonly string[]): void {
     let served = this.idsServed.get(hashtagId);
     if (!served) {
@@ -84,6 +99,7 @@ export class StatsRecorder {
       creditsByKey: Object.fromEntries(this.creditsByKey),
       pageRequests: this.pageRequests.map((entry) => ({ ...entry })),
       idsServed: Object.fromEntries([...this.idsServed].map(([hashtagId, ids]) => [hashtagId, [...ids]])),
+      pagesServed: this.pagesServed.map((page) => ({ ...page, fatalItemIds: [...page.fatalItemIds] })),
       detailRequests: this.detailRequests,
       rateLimited: this.rateLimited,
     };
