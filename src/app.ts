@@ -21,6 +21,7 @@ import { scheduleReconciler } from './queue/reconciler.js';
 import { createPageWorker, type PageWorker } from './queue/worker.js';
 import { createSchedulesQueue, type SchedulesQueue } from './schedules/schedules-queue.js';
 import { createScheduleWorker, type ScheduleWorker } from './schedules/worker.js';
+import { createWebhookService, type WebhookService } from './webhooks/service.js';
 
 /** Leaves in-flight pages time to finish on SIGTERM, inside the 30 s most supervisors allow. */
 const CLOSE_DEADLINE_MS = 20_000;
@@ -46,6 +47,8 @@ export interface App {
   schedules: SchedulesQueue;
   /** Starts the worker that turns due schedules into runs; it is closed with the app. */
   startScheduler(): ScheduleWorker;
+  /** Webhooks: every started worker also relays their events and delivers them. */
+  webhooks: WebhookService;
   close(): Promise<void>;
 }
 
@@ -63,6 +66,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
   const limiter = createRateLimiter(redis, config.queuePrefix, () => ({ ratePerMin: settings.current().ratePerMin, windowMs: config.rateWindowMs }));
   const clock = options.clock ?? (() => new Date());
   const schedules = createSchedulesQueue(redis, config.queuePrefix);
+  const webhooks = createWebhookService(redis, database.db, config.queuePrefix, config.webhooks, logger.child({ component: 'webhooks' }));
   const workers: Array<PageWorker | ScheduleWorker> = [];
   let stopReconciler: (() => void) | undefined;
   let stopChargeFlush: (() => void) | undefined;
@@ -131,9 +135,11 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
       });
       workers.push(worker);
       worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped on an error'));
+      webhooks.start();
       return worker;
     },
     schedules,
+    webhooks,
     startScheduler() {
       const worker = createScheduleWorker(redis, { db: database.db, pages: queue, schedules, logger: logger.child({ component: 'scheduler' }) }, { prefix: config.queuePrefix });
       workers.push(worker);
@@ -150,7 +156,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
         // polite part gets a deadline and the connection is cut after it.
         if (redis.status === 'ready') {
           const polite = (async () => {
-            await Promise.all(workers.map((worker) => worker.close()));
+            await Promise.all([...workers.map((worker) => worker.close()), webhooks.close()]);
             await Promise.all([queue.close(), schedules.close()]);
           })();
           const cut = setTimeout(() => shutdown.abort(), CUT_REQUESTS_AFTER_MS);

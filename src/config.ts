@@ -34,6 +34,22 @@ export interface Config {
   logLevel: string;
   /** Guards the dashboard, API and /metrics; null: no auth, allowed on loopback only. */
   dashboardToken: string | null;
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Seals the endpoints' signing secrets; null: a key generated once and kept in Redis (see src/webhooks/secret-key.ts). */
+  secretKey: string | null;
+  /** Allows endpoints on link-local and cloud-metadata addresses (SSRF guard off). */
+  allowPrivate: boolean;
+  timeoutMs: number;
+  /** First retry delay; each next one doubles, up to backoffCapMs. */
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  /** An event is retried this long; an endpoint whose every attempt failed this long is disabled. */
+  retryForMs: number;
+  /** How often each worker moves new events from Postgres to the queue. */
+  relayEveryMs: number;
 }
 
 export const DEFAULT_DATABASE_URL = 'postgres://archiver:archiver@127.0.0.1:54329/archiver';
@@ -68,7 +84,14 @@ type ConfigSource =
   | 'HA_STALE_PAGES'
   | 'HA_CONCURRENCY'
   | 'LOG_LEVEL'
-  | 'DASHBOARD_TOKEN';
+  | 'DASHBOARD_TOKEN'
+  | 'HA_WEBHOOK_SECRET_KEY'
+  | 'HA_WEBHOOK_ALLOW_PRIVATE'
+  | 'HA_WEBHOOK_TIMEOUT_MS'
+  | 'HA_WEBHOOK_BACKOFF_BASE_MS'
+  | 'HA_WEBHOOK_BACKOFF_CAP_MS'
+  | 'HA_WEBHOOK_RETRY_FOR_MS'
+  | 'HA_WEBHOOK_RELAY_EVERY_MS';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -126,7 +149,31 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     concurrency: positiveInt(read('HA_CONCURRENCY'), 'HA_CONCURRENCY', 4),
     logLevel,
     dashboardToken: read('DASHBOARD_TOKEN') ?? null,
+    webhooks: {
+      secretKey: webhookSecretKey(read('HA_WEBHOOK_SECRET_KEY')),
+      allowPrivate: boolean(read('HA_WEBHOOK_ALLOW_PRIVATE'), 'HA_WEBHOOK_ALLOW_PRIVATE', false),
+      timeoutMs: positiveInt(read('HA_WEBHOOK_TIMEOUT_MS'), 'HA_WEBHOOK_TIMEOUT_MS', 10_000),
+      backoffBaseMs: positiveInt(read('HA_WEBHOOK_BACKOFF_BASE_MS'), 'HA_WEBHOOK_BACKOFF_BASE_MS', 10_000),
+      backoffCapMs: positiveInt(read('HA_WEBHOOK_BACKOFF_CAP_MS'), 'HA_WEBHOOK_BACKOFF_CAP_MS', 3_600_000),
+      retryForMs: positiveInt(read('HA_WEBHOOK_RETRY_FOR_MS'), 'HA_WEBHOOK_RETRY_FOR_MS', 24 * 3_600_000),
+      relayEveryMs: positiveInt(read('HA_WEBHOOK_RELAY_EVERY_MS'), 'HA_WEBHOOK_RELAY_EVERY_MS', 1_000),
+    },
   };
+}
+
+/** At least 32 characters, so a guessable word cannot seal the secrets; `openssl rand -base64 32` gives 44. */
+function webhookSecretKey(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  if (raw.length < 32) {
+    throw new ConfigError(`HA_WEBHOOK_SECRET_KEY: ${raw.length} characters is too short; give at least 32 random ones, e.g. from 'openssl rand -base64 32'`);
+  }
+  return raw;
+}
+
+function boolean(raw: string | undefined, name: string, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  throw new ConfigError(`${name}: '${raw}' is not true or false`);
 }
 
 /** For flags such as --max-pages: a whole number ≥ 1, or a one-line error naming the flag. */

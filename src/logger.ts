@@ -3,7 +3,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 export type { Logger };
 
 /**
- * Paths pino blanks out wherever they appear: the key must never reach a log line, even when
+ * Paths pino blanks out wherever they appear: keys and secrets must never reach a log line, even when
  * an object holding it is logged by mistake.
  */
 export const REDACT_PATHS = [
@@ -17,6 +17,10 @@ export const REDACT_PATHS = [
   '*.dashboardToken',
   'password',
   '*.password',
+  'secret',
+  '*.secret',
+  'secretKey',
+  '*.secretKey',
 ];
 
 /**

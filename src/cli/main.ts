@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { CrawloraError } from '../crawlora/errors.js';
 import { ServiceUnavailableError } from '../health.js';
+import { WebhookInputError } from '../webhooks/errors.js';
 import { terminalLine } from './terminal-text.js';
 
 interface CommandModule {
@@ -20,6 +21,7 @@ const COMMAND_MODULES: CommandModule[] = [
   { names: ['resolve'], load: async () => [(await import('./resolve.js')).resolveCommand()] },
   { names: ['worker'], load: async () => [(await import('./worker.js')).workerCommand()] },
   { names: ['schedule'], load: async () => [(await import('./schedule.js')).scheduleCommand()] },
+  { names: ['webhook'], load: async () => [(await import('./webhook.js')).webhookCommand()] },
   { names: ['runs'], load: async () => [(await import('./runs.js')).runsCommand()] },
   { names: ['pause', 'resume', 'cancel'], load: async () => (await import('./run-control.js')).runControlCommands() },
   { names: ['usage'], load: async () => [(await import('./usage.js')).usageCommand()] },
@@ -76,7 +78,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    if (err instanceof ConfigError || err instanceof CrawloraError || err instanceof ServiceUnavailableError) {
+    if (err instanceof ConfigError || err instanceof CrawloraError || err instanceof ServiceUnavailableError || err instanceof WebhookInputError) {
       process.stderr.write(`error: ${terminalLine(err.message)}\n`);
       process.exitCode = 2;
       return;

@@ -8,6 +8,7 @@ import { scheduleHistories, type ScheduleHistory } from '../db/schedule-events.j
 import { CRAWL_MODES, type CrawlMode } from '../db/schema.js';
 import { describeCadence, parseCadence } from '../schedules/cadence.js';
 import { listSchedules, removeSchedule, upsertSchedule, type ScheduleEntry } from '../schedules/schedules-queue.js';
+import { formatTime } from './format-time.js';
 import { configFrom, withApp } from './context.js';
 import { terminalText } from './terminal-text.js';
 
@@ -89,8 +90,4 @@ export function renderSchedules(entries: ScheduleEntry[], histories: Map<string,
     ]);
   }
   return table.toString();
-}
-
-function formatTime(time: Date | null): string {
-  return time ? time.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-';
 }

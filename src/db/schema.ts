@@ -212,3 +212,83 @@ export const scheduleEvents = pgTable(
 );
 
 export type Hashtag = typeof hashtags.$inferSelect;
+
+/** What a webhook can subscribe to; `ping` is only ever sent by `webhook test`. */
+export const WEBHOOK_EVENTS = ['run.completed', 'run.failed', 'run.paused', 'budget.threshold', 'coverage.low'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+export type WebhookMessageType = WebhookEvent | 'ping';
+
+/**
+ * Endpoints told about runs (see src/webhooks/). The signing secret is kept only sealed with a key
+ * that is not in Postgres, so a dump does not hand it out.
+ */
+export const webhooks = pgTable('webhooks', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  url: text('url').notNull(),
+  events: text('events').array().notNull(),
+  /** null: every hashtag. */
+  hashtagIds: text('hashtag_ids').array(),
+  /** Delivered only while coverage is below this ratio (coverage.low). */
+  coverageBelow: doublePrecision('coverage_below').notNull().default(0.5),
+  secretSealed: text('secret_sealed').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  /** First failed attempt since the last success; the endpoint is disabled once this is a day old. */
+  failingSince: ts('failing_since'),
+  consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+  lastAttemptAt: ts('last_attempt_at'),
+  lastStatus: text('last_status'),
+  disabledAt: ts('disabled_at'),
+  disabledReason: text('disabled_reason'),
+});
+
+/**
+ * The outbox: one row per event and endpoint, written by a trigger in the transaction that
+ * changed the run (migration 0005), moved to the `webhooks` queue by every worker's relay. Its
+ * id is the `webhook-id` of every attempt, so receivers can deduplicate.
+ */
+export const webhookMessages = pgTable(
+  'webhook_messages',
+  {
+    id: text('id').primaryKey(),
+    webhookId: integer('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    runId: integer('run_id').references(() => crawlRuns.id, { onDelete: 'set null' }),
+    /** The body's `data`, as the run was when the event happened. */
+    data: jsonb('data').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    queuedAt: ts('queued_at'),
+    attempts: integer('attempts').notNull().default(0),
+    deliveredAt: ts('delivered_at'),
+    gaveUpAt: ts('gave_up_at'),
+  },
+  (t) => [
+    index('webhook_messages_unqueued_idx').on(t.createdAt).where(sql`${t.queuedAt} IS NULL`),
+    index('webhook_messages_webhook_idx').on(t.webhookId, t.createdAt),
+  ],
+);
+
+/** Every delivery attempt: what the endpoint answered, or why nothing came back. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    messageId: text('message_id')
+      .notNull()
+      .references(() => webhookMessages.id, { onDelete: 'cascade' }),
+    webhookId: integer('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    status: text('status', { enum: ['succeeded', 'failed'] }).notNull(),
+    responseCode: integer('response_code'),
+    durationMs: integer('duration_ms').notNull(),
+    error: text('error'),
+    attemptedAt: ts('attempted_at').notNull().defaultNow(),
+  },
+  (t) => [index('webhook_deliveries_message_idx').on(t.messageId), index('webhook_deliveries_webhook_idx').on(t.webhookId, t.attemptedAt)],
+);
+
+export type Webhook = typeof webhooks.$inferSelect;
+export type WebhookMessage = typeof webhookMessages.$inferSelect;

@@ -1,0 +1,43 @@
+export interface RetryPolicy {
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  /** An event is given up this long after it happened; an endpoint failing this long is disabled. */
+  retryForMs: number;
+}
+
+/**
+ * Wait before the next try once `failures` tries have failed: doubling from the base up to the
+ * cap, with up to a quarter of jitter off, so many events for one endpoint that comes back do not
+ * all arrive in the same instant.
+ */
+export function retryDelayMs(failures: number, policy: Pick<RetryPolicy, 'backoffBaseMs' | 'backoffCapMs'>, random: () => number = Math.random): number {
+  const exponential = policy.backoffBaseMs * 2 ** Math.min(40, Math.max(0, failures - 1));
+  const delay = Math.min(policy.backoffCapMs, exponential);
+  return Math.max(1, Math.round(delay * (1 - random() / 4)));
+}
+
+/** Whether a failed event gets another try: only while the try would still come within retryForMs of the event. */
+export function shouldRetry(eventAgeMs: number, nextDelayMs: number, policy: Pick<RetryPolicy, 'retryForMs'>): boolean {
+  return eventAgeMs + nextDelayMs <= policy.retryForMs;
+}
+
+export interface EndpointHealth {
+  /** First failed try since the last success; null while it works. */
+  failingSince: Date | null;
+  consecutiveFailures: number;
+}
+
+export interface HealthAfterAttempt extends EndpointHealth {
+  /** Every try failed for retryForMs: stop sending to it. */
+  disable: boolean;
+}
+
+export function healthAfterAttempt(before: EndpointHealth, succeeded: boolean, now: Date, policy: Pick<RetryPolicy, 'retryForMs'>): HealthAfterAttempt {
+  if (succeeded) return { failingSince: null, consecutiveFailures: 0, disable: false };
+  const failingSince = before.failingSince ?? now;
+  return {
+    failingSince,
+    consecutiveFailures: before.consecutiveFailures + 1,
+    disable: now.getTime() - failingSince.getTime() >= policy.retryForMs,
+  };
+}
