@@ -243,7 +243,7 @@ export const webhooks = pgTable('webhooks', {
 
 /**
  * The outbox: one row per event and endpoint, written by a trigger in the transaction that
- * changed the run (migration 0005), moved to the `webhooks` queue by every worker's relay. Its
+ * changed the run (migrations/*_webhook_run_events.sql), moved to the `webhooks` queue by every worker's relay. Its
  * id is the `webhook-id` of every attempt, so receivers can deduplicate.
  */
 export const webhookMessages = pgTable(
