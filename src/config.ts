@@ -34,6 +34,8 @@ export interface Config {
   logLevel: string;
   /** Guards the dashboard, API and /metrics; null: no auth, allowed on loopback only. */
   dashboardToken: string | null;
+  /** Host names the dashboard answers to besides loopback, IP addresses and its --host (lower case; a leading dot: any subdomain). */
+  dashboardAllowedHosts: string[];
   webhooks: WebhookConfig;
 }
 
@@ -91,7 +93,8 @@ type ConfigSource =
   | 'HA_WEBHOOK_BACKOFF_BASE_MS'
   | 'HA_WEBHOOK_BACKOFF_CAP_MS'
   | 'HA_WEBHOOK_RETRY_FOR_MS'
-  | 'HA_WEBHOOK_RELAY_EVERY_MS';
+  | 'HA_WEBHOOK_RELAY_EVERY_MS'
+  | 'DASHBOARD_ALLOWED_HOSTS';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -149,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     concurrency: positiveInt(read('HA_CONCURRENCY'), 'HA_CONCURRENCY', 4),
     logLevel,
     dashboardToken: read('DASHBOARD_TOKEN') ?? null,
+    dashboardAllowedHosts: hostNames(read('DASHBOARD_ALLOWED_HOSTS'), 'DASHBOARD_ALLOWED_HOSTS'),
     webhooks: {
       secretKey: webhookSecretKey(read('HA_WEBHOOK_SECRET_KEY')),
       allowPrivate: boolean(read('HA_WEBHOOK_ALLOW_PRIVATE'), 'HA_WEBHOOK_ALLOW_PRIVATE', false),
@@ -174,6 +178,20 @@ function boolean(raw: string | undefined, name: string, fallback: boolean): bool
   if (raw === undefined) return fallback;
   if (raw === 'true' || raw === 'false') return raw === 'true';
   throw new ConfigError(`${name}: '${raw}' is not true or false`);
+}
+
+/** Comma-separated DNS names, e.g. `dashboard.example.com,.internal.example` (a leading dot: that domain's subdomains). */
+function hostNames(raw: string | undefined, name: string): string[] {
+  if (raw === undefined) return [];
+  const names = raw
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase().replace(/\.$/, ''))
+    .filter((entry) => entry !== '');
+  const bad = names.find((entry) => !/^\.?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/.test(entry));
+  if (bad !== undefined) {
+    throw new ConfigError(`${name}: '${bad}' is not a host name; give names without scheme or port, separated by commas, e.g. dashboard.example.com,.internal.example`);
+  }
+  return names;
 }
 
 /** For flags such as --max-pages: a whole number ≥ 1, or a one-line error naming the flag. */

@@ -3,13 +3,15 @@ import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
+import { ownOrigin } from './cross-origin.js';
 import { html, page, PAGE_CSP } from './html.js';
 
 export const SESSION_COOKIE = 'ha_session';
-const SESSION_MAX_AGE_S = 30 * 24 * 3600;
+/** A login lasts a working day; a copied cookie is worth no more than that. */
+export const SESSION_LIFETIME_S = 12 * 3600;
 
-/** Process liveness must answer to any prober; static assets carry no data and style the login page. */
-const OPEN_PATHS = new Set(['/healthz', '/login']);
+/** Process liveness must answer to any prober; static assets carry no data and style the login page; logging out needs no session. */
+const OPEN_PATHS = new Set(['/healthz', '/login', '/logout']);
 const OPEN_PREFIXES = ['/assets/'];
 
 /** Refuses, before anything listens, to expose the dashboard and its pause/cancel buttons beyond this machine without a token. */
@@ -30,12 +32,10 @@ export function isLoopback(host: string): boolean {
  * the form; everything else gets a 401.
  */
 export function authRoutes(server: FastifyInstance, token: string): void {
-  const session = sessionValue(token);
-
   server.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?', 1)[0]!;
     if (OPEN_PATHS.has(path) || OPEN_PREFIXES.some((prefix) => path.startsWith(prefix))) return;
-    if (bearerMatches(request, token) || sameSecret(request.cookies[SESSION_COOKIE] ?? '', session)) return;
+    if (bearerMatches(request, token) || sessionValid(request.cookies[SESSION_COOKIE], token, Date.now())) return;
     if (request.method === 'GET' && request.headers.accept?.includes('text/html')) {
       return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`);
     }
@@ -47,23 +47,29 @@ export function authRoutes(server: FastifyInstance, token: string): void {
 
   server.get('/login', async (request, reply) => {
     const { next } = loginQuery.parse(request.query);
-    return reply.type('text/html').header('content-security-policy', PAGE_CSP).send(loginPage(safeNext(next), null));
+    return reply.type('text/html').header('content-security-policy', PAGE_CSP).send(loginPage(safeNext(next, ownOrigin(request)), null));
   });
 
   server.post('/login', async (request, reply) => {
     const form = loginForm.safeParse(request.body);
-    const next = safeNext(form.data?.next);
+    const next = safeNext(form.data?.next, ownOrigin(request));
     if (!form.success || !sameSecret(form.data.token, token)) {
       return reply.code(401).type('text/html').header('content-security-policy', PAGE_CSP).send(loginPage(next, 'That token is not the one this server was started with.'));
     }
-    reply.setCookie(SESSION_COOKIE, session, {
+    // Behind a TLS-terminating proxy the protocol is https only with --trust-proxy (X-Forwarded-Proto).
+    reply.setCookie(SESSION_COOKIE, sessionCookieValue(token, Date.now()), {
       httpOnly: true,
       sameSite: 'strict',
       secure: request.protocol === 'https',
       path: '/',
-      maxAge: SESSION_MAX_AGE_S,
+      maxAge: SESSION_LIFETIME_S,
     });
     return reply.redirect(next, 303);
+  });
+
+  server.post('/logout', async (request, reply) => {
+    reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', path: '/' });
+    return reply.redirect('/login', 303);
   });
 }
 
@@ -81,14 +87,44 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** The cookie holds a value derived from the token, not the token: it stays valid across restarts and dies when the token changes. */
-function sessionValue(token: string): string {
-  return createHmac('sha256', token).update('hashtag-archiver dashboard session').digest('base64url');
+/**
+ * The cookie holds its expiry and a MAC of it keyed by the token, not the token: it stays valid
+ * across restarts, cannot be extended by its holder, and dies when the token changes.
+ */
+export function sessionCookieValue(token: string, nowMs: number): string {
+  const expiresS = Math.floor(nowMs / 1000) + SESSION_LIFETIME_S;
+  return `${expiresS}.${sessionMac(token, expiresS)}`;
 }
 
-/** Only a path on this server: an absolute or protocol-relative `next` would make the login form an open redirect. */
-function safeNext(next: string | undefined): string {
-  return next !== undefined && /^\/(?![/\\])/.test(next) ? next : '/';
+function sessionValid(value: string | undefined, token: string, nowMs: number): boolean {
+  const match = /^(\d{1,12})\.([\w-]{43})$/.exec(value ?? '');
+  if (match === null) return false;
+  const expiresS = Number(match[1]);
+  return sameSecret(match[2]!, sessionMac(token, expiresS)) && expiresS * 1000 > nowMs;
+}
+
+function sessionMac(token: string, expiresS: number): string {
+  return createHmac('sha256', token).update(`hashtag-archiver dashboard session until ${expiresS}`).digest('base64url');
+}
+
+/**
+ * Only a page of this server. `next` is resolved the way a browser resolves the Location header
+ * (which drops tabs and newlines and reads `\` as `/`, so `/\t/evil.example` means
+ * `//evil.example`), and kept only if the origin did not change and the path does not start
+ * with `//`; control characters and backslashes are refused outright, and what is sent back is
+ * the resolved path, not the input.
+ */
+export function safeNext(next: string | undefined, origin: string): string {
+  if (next === undefined || !next.startsWith('/') || /[\u0000-\u001f\u007f-\u009f\\]/.test(next)) return '/';
+  try {
+    const base = new URL(origin);
+    const target = new URL(next, base);
+    // Dot segments can leave a path that starts with `//` (`/.//evil.example`): as a Location, that is another host.
+    if (target.origin !== base.origin || target.pathname.startsWith('//')) return '/';
+    return `${target.pathname}${target.search}${target.hash}`;
+  } catch {
+    return '/';
+  }
 }
 
 function loginPage(next: string, error: string | null): string {

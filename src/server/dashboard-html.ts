@@ -11,13 +11,17 @@ export interface PanelData {
   projected: UsageProjection;
 }
 
-/** The runs page: the chart is drawn by the browser from /api/activity, the panel is this server's HTML, refreshed in place. */
-export function dashboardPage(panel: PanelData): string {
+/**
+ * The runs page: the chart is drawn by the browser from /api/activity, the panel is this server's
+ * HTML, refreshed in place. `loggedIn`: the server has a token, so the page offers to log out.
+ */
+export function dashboardPage(panel: PanelData, { loggedIn }: { loggedIn: boolean }): string {
   return page(
     'Runs',
     html`<header>
 <h1>hashtag-archiver</h1>
 <nav><a href="/runs" aria-current="page">Runs</a> <a href="${BULL_BOARD_PATH}">Queues</a> <a href="/metrics">Metrics</a></nav>
+${loggedIn && html`<form class="logout" method="post" action="/logout"><button type="submit">Log out</button></form>`}
 </header>
 <main>
 <p id="flash" role="status" hidden></p>

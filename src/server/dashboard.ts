@@ -29,7 +29,7 @@ export async function dashboardRoutes(server: FastifyInstance, app: App): Promis
 
   server.get('/', async (_request, reply) => reply.redirect('/runs'));
   server.get('/runs', async (_request, reply) =>
-    reply.type('text/html').header('content-security-policy', PAGE_CSP).send(dashboardPage(await panelData())),
+    reply.type('text/html').header('content-security-policy', PAGE_CSP).send(dashboardPage(await panelData(), { loggedIn: app.config.dashboardToken !== null })),
   );
   server.get('/runs/panel', async (_request, reply) => reply.type('text/html').send(panelHtml(await panelData()).value));
 }

@@ -6,9 +6,11 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { App } from '../app.js';
 import { ConfigError } from '../config.js';
 import { RunStateError } from '../queue/run-control.js';
+import { allowedHostsGuard } from './allowed-hosts.js';
 import { apiRoutes } from './api.js';
 import { assertSafeBinding, authRoutes } from './auth.js';
 import { bullBoardRoutes } from './bull-board.js';
+import { crossOriginGuard } from './cross-origin.js';
 import { dashboardRoutes } from './dashboard.js';
 import { healthRoutes } from './health.js';
 import { metricsRoute } from './metrics.js';
@@ -24,6 +26,12 @@ export interface ServerOptions {
   host: string;
   port: number;
   parts: readonly ServerPart[];
+  /**
+   * `--trust-proxy`: believe X-Forwarded-Proto/-Host/-For from every peer (true) or from these
+   * addresses and CIDR ranges (e.g. '127.0.0.1,10.0.0.0/8'), as Fastify's trustProxy does. Only
+   * then does a TLS-terminating proxy's https reach the session cookie (Secure) and the origin check.
+   */
+  trustProxy?: boolean | string;
 }
 
 export interface RunningServer {
@@ -34,18 +42,25 @@ export interface RunningServer {
 
 /**
  * Listens on host:port with the app's token guarding everything but /healthz. Refuses a
- * non-loopback host without a token before binding anything.
+ * non-loopback host without a token before binding anything. Before auth, every request must
+ * name this server in its Host (DNS rebinding) and no other web page may change state (CSRF).
  */
 export async function startServer(app: App, options: ServerOptions): Promise<RunningServer> {
   const token = app.config.dashboardToken;
   assertSafeBinding(options.host, token);
   const logger: FastifyBaseLogger = app.logger.child({ component: 'http' });
   // Two lines per request would drown the crawl's own log; failures are logged by the error handler.
-  const server = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) });
+  const server = Fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: options.trustProxy ?? false,
+  });
   server.setErrorHandler(answerError);
   server.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?', 1)[0]}` }));
   await server.register(fastifyCookie);
   await server.register(fastifyFormbody);
+  allowedHostsGuard(server, { listenHost: options.host, extra: app.config.dashboardAllowedHosts });
+  crossOriginGuard(server);
   if (token !== null) authRoutes(server, token);
   healthRoutes(server, app);
   for (const part of options.parts) await part(server, app);
