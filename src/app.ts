@@ -10,6 +10,7 @@ import { creditsSince } from './db/ledger.js';
 import { scheduleChargeFlush } from './queue/charge-flush.js';
 import { createCreditGate } from './queue/credit-gate.js';
 import { createKeyPool } from './queue/key-pool.js';
+import { createKeyStates, type KeyStates } from './queue/key-states.js';
 import { countActivity } from './queue/activity.js';
 import type { PipelineObserver } from './queue/observer.js';
 import type { PageJobDeps } from './queue/page-job.js';
@@ -39,6 +40,8 @@ export interface App {
   redis: Redis;
   queue: PagesQueue;
   settings: LiveSettings;
+  /** Which API keys Crawlora refused, for `hashtag-archiver keys`. */
+  keyStates: KeyStates;
   /** Hashtag names to ids, paced and billed like the page jobs, cached in Postgres. */
   hashtags: HashtagResolver;
   /** Starts a worker in this process; it is closed with the app. */
@@ -64,6 +67,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
   const queue = createPagesQueue(redis, { prefix: config.queuePrefix, attempts: config.attempts });
   const settings = createLiveSettings(redis, config.queuePrefix, config);
   const limiter = createRateLimiter(redis, config.queuePrefix, () => ({ ratePerMin: settings.current().ratePerMin, windowMs: config.rateWindowMs }));
+  const keyStates = createKeyStates(redis, config.queuePrefix, config.keyProbeEveryMs);
   const clock = options.clock ?? (() => new Date());
   const schedules = createSchedulesQueue(redis, config.queuePrefix);
   const webhooks = createWebhookService(redis, database.db, config.queuePrefix, config.webhooks, logger.child({ component: 'webhooks' }));
@@ -83,7 +87,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     clock,
     answers,
     shutdown: shutdown.signal,
-    keys: createKeyPool(config.apiKeys, redis, config.queuePrefix, limiter),
+    keys: createKeyPool(config.apiKeys, keyStates, limiter),
     logger: logger.child({ component: 'page-job' }),
     // Every worker counts pages and upstream answers per minute in Redis, for the dashboard's chart.
     observer: countActivity(redis, config.queuePrefix, logger.child({ component: 'activity' }), options.observer),
@@ -115,6 +119,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     redis,
     queue,
     settings,
+    keyStates,
     hashtags,
     startWorker(concurrency = config.concurrency) {
       settings.start();

@@ -25,6 +25,8 @@ export interface Config {
   jobLockMs: number;
   /** How often a worker checks that every live run still has its next page job. */
   reconcileEveryMs: number;
+  /** A key Crawlora refused (401/403) is tried again with one request this often. */
+  keyProbeEveryMs: number;
   /** How often a 2xx that reports a failure (billed) may be retried before the run fails. */
   chargedRetries: number;
   maxEmptyPages: number;
@@ -82,6 +84,7 @@ type ConfigSource =
   | 'HA_CHARGED_RETRIES'
   | 'HA_JOB_LOCK_MS'
   | 'HA_RECONCILE_EVERY_MS'
+  | 'HA_KEY_PROBE_EVERY_MS'
   | 'HA_MAX_EMPTY_PAGES'
   | 'HA_STALE_PAGES'
   | 'HA_CONCURRENCY'
@@ -146,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     backoffCapMs: positiveInt(read('HA_BACKOFF_CAP_MS'), 'HA_BACKOFF_CAP_MS', 300_000),
     jobLockMs: positiveInt(read('HA_JOB_LOCK_MS'), 'HA_JOB_LOCK_MS', 30_000),
     reconcileEveryMs: positiveInt(read('HA_RECONCILE_EVERY_MS'), 'HA_RECONCILE_EVERY_MS', 60_000),
+    keyProbeEveryMs: positiveInt(read('HA_KEY_PROBE_EVERY_MS'), 'HA_KEY_PROBE_EVERY_MS', 600_000),
     chargedRetries: nonNegativeInt(read('HA_CHARGED_RETRIES'), 'HA_CHARGED_RETRIES', 2),
     maxEmptyPages: positiveInt(read('HA_MAX_EMPTY_PAGES'), 'HA_MAX_EMPTY_PAGES', 3),
     stalePagesLimit: positiveInt(read('HA_STALE_PAGES'), 'HA_STALE_PAGES', 3),

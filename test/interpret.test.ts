@@ -89,6 +89,17 @@ describe('interpretHashtagPage', () => {
     }
   });
 
+  it("maps a 403 whose body is not Crawlora's JSON (a WAF or CDN page) to a TransientError, never disabling the key", () => {
+    for (const body of ['<!DOCTYPE html><html><body><h1>403 Forbidden</h1></body></html>', '', '[1]', '"blocked"']) {
+      const err = thrown(wire(403, body)) as TransientError;
+      expect(err).toBeInstanceOf(TransientError);
+      expect(err).toMatchObject({ retry: 'backoff', charged: false });
+      expect(err.message).toMatch(/HTTP 403 whose body is not Crawlora's JSON.*WAF or CDN/);
+    }
+    expect(thrown(wire(403, { msg: 'forbidden' }))).toBeInstanceOf(BadKeyError);
+    expect(thrown(wire(401, '<html>Unauthorized</html>'))).toBeInstanceOf(BadKeyError);
+  });
+
   it('maps 429 to RateLimitedError with the Retry-After wait, telling a daily cap from a rate limit', () => {
     const rate = thrown(wire(429, { code: 429, msg: 'rate limit exceeded' }, '7')) as RateLimitedError;
     expect(rate).toBeInstanceOf(RateLimitedError);

@@ -26,6 +26,7 @@ const COMMAND_MODULES: CommandModule[] = [
   { names: ['pause', 'resume', 'cancel'], load: async () => (await import('./run-control.js')).runControlCommands() },
   { names: ['usage'], load: async () => [(await import('./usage.js')).usageCommand()] },
   { names: ['plan'], load: async () => [(await import('./plan.js')).planCommand()] },
+  { names: ['keys'], load: async () => [(await import('./keys.js')).keysCommand()] },
   { names: ['export'], load: async () => [(await import('./export.js')).exportCommand()] },
   { names: ['stats'], load: async () => [(await import('./stats.js')).statsCommand()] },
   { names: ['history'], load: async () => [(await import('./history.js')).historyCommand()] },

@@ -106,6 +106,10 @@ export function billedJson(response: WireResponse): unknown {
   if (status === 400) {
     throw new InvalidInputError(`Crawlora refused the request as invalid input (400${upstreamMsg})`);
   }
+  if (status === 403 && !isCrawloraEnvelope(body)) {
+    // A WAF or CDN in front of Crawlora says nothing about the key, and passes.
+    throw new TransientError(`HTTP 403 whose body is not Crawlora's JSON (${response.bytes.length} bytes): a proxy, WAF or CDN refused the request, not Crawlora the key`);
+  }
   if (status === 401 || status === 403) {
     throw new BadKeyError(`Crawlora refused the API key (${status}${upstreamMsg})`, status);
   }
@@ -146,6 +150,16 @@ export function parseRetryAfterMs(header: string | null, nowMs: number): number 
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000);
   const dateMs = Date.parse(trimmed);
   return Number.isNaN(dateMs) ? null : Math.max(0, dateMs - nowMs);
+}
+
+/** Crawlora's failures come as its `{code, msg}` envelope. */
+function isCrawloraEnvelope(body: string): boolean {
+  try {
+    const json: unknown = JSON.parse(body);
+    return typeof json === 'object' && json !== null && !Array.isArray(json) && ('code' in json || 'msg' in json);
+  } catch {
+    return false;
+  }
 }
 
 function messageOf(body: string): string {

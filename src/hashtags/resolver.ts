@@ -13,7 +13,7 @@ import type { Hashtag } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from '../queue/backoff.js';
 import type { CreditCaps, CreditGate } from '../queue/credit-gate.js';
-import type { ApiKey, KeyPool } from '../queue/key-pool.js';
+import { keyAccepted, noteKeyAccepted, type KeyPool, type TakenKey } from '../queue/key-pool.js';
 import type { RateLimiter } from '../queue/rate-limiter.js';
 
 export interface ResolverSettings extends CreditCaps {
@@ -67,10 +67,10 @@ export function createHashtagResolver(deps: ResolverDeps): HashtagResolver {
   const log = deps.logger;
 
   /** A key the limiter admits now, waiting for one as long as the plan's pace requires. */
-  async function takeKey(name: string): Promise<ApiKey> {
+  async function takeKey(name: string): Promise<TakenKey> {
     for (;;) {
       const choice = await deps.keys.choose();
-      if (choice.kind === 'key') return choice.key;
+      if (choice.kind === 'key') return choice;
       if (choice.kind === 'none-left') {
         throw new AbortError(new ConfigError(`cannot resolve hashtag '${name}': every API key was refused by Crawlora (401/403); set a valid CRAWLORA_API_KEY`));
       }
@@ -81,7 +81,8 @@ export function createHashtagResolver(deps: ResolverDeps): HashtagResolver {
   /** One request: paced, within the credit caps, and in the ledger when billed. */
   async function attempt(name: string): Promise<Hashtag> {
     const settings = deps.settings();
-    const key = await takeKey(name);
+    const taken = await takeKey(name);
+    const { key } = taken;
     const reservation = await deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings, deps.clock());
     if (reservation.kind === 'cap-reached') {
       const cap = reservation.cap === 'daily' ? `its daily cap of ${settings.dailyCredits} credits` : `the month's ${settings.monthlyCredits} included credits (the plan has no overage)`;
@@ -96,11 +97,13 @@ export function createHashtagResolver(deps: ResolverDeps): HashtagResolver {
       if (err instanceof CrawloraError && err.charged) await recordCharge(deps.db, { ...charge, hashtagId: null });
       else await reservation.release();
       if (err instanceof RateLimitedError) await deps.limiter.pause(key.fingerprint, rateLimitWaitMs(err.retryAfterMs, settings.ratePerMin));
-      if (err instanceof BadKeyError && (await deps.keys.disable(key))) {
+      if (keyAccepted(err)) await noteKeyAccepted(taken, deps.keys, log);
+      if (err instanceof BadKeyError && (await deps.keys.disable(key, { status: err.status, message: err.message }))) {
         log.error({ key: key.fingerprint, status: err.status }, 'Crawlora refused this API key; it is disabled');
       }
       throw err;
     }
+    await noteKeyAccepted(taken, deps.keys, log);
     const hashtag = await deps.db.transaction(async (tx) => {
       await recordCharge(tx, { ...charge, hashtagId: detail.id });
       return saveHashtag(tx, name, detail);

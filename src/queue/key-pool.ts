@@ -1,5 +1,7 @@
-import type { Redis } from 'ioredis';
 import { keyFingerprint } from '../crawlora/api-key.js';
+import { CrawloraError } from '../crawlora/errors.js';
+import type { Logger } from '../logger.js';
+import type { KeyRefusal, KeyStates } from './key-states.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 export interface ApiKey {
@@ -7,24 +9,30 @@ export interface ApiKey {
   fingerprint: string;
 }
 
-/** A key comes with its rate-limit slot, which `giveBack` returns when the request is not sent after all. */
-export type KeyChoice = { kind: 'key'; key: ApiKey; slot: string } | { kind: 'wait'; waitMs: number } | { kind: 'none-left' };
+/**
+ * A key comes with its rate-limit slot, which `giveBack` returns when the request is not sent
+ * after all. `probe`: the key is disabled and this request tests whether Crawlora takes it again.
+ */
+export type KeyChoice = { kind: 'key'; key: ApiKey; slot: string; probe?: true } | { kind: 'wait'; waitMs: number } | { kind: 'none-left' };
+export type TakenKey = Extract<KeyChoice, { kind: 'key' }>;
 
 /**
- * The configured API keys, minus those Crawlora refused. The refused set lives in Redis (as
- * fingerprints) so one worker's 401 disables the key for all of them.
+ * The configured API keys, minus those Crawlora refused (see key-states.ts: one worker's 401
+ * disables the key for all of them), plus one probe request per interval for a refused key.
  */
 export interface KeyPool {
   /** Takes the first key whose limiter admits a request now; else says how long until one will. */
   choose(): Promise<KeyChoice>;
   giveBack(choice: KeyChoice): Promise<void>;
   /** Returns true the first time this key is disabled anywhere, so it is logged once. */
-  disable(key: ApiKey): Promise<boolean>;
+  disable(key: ApiKey, refusal: Omit<KeyRefusal, 'at'>): Promise<boolean>;
+  /** Crawlora answered without refusing the key: a probed key is enabled again (true when it was). */
+  accepted(choice: KeyChoice): Promise<boolean>;
 }
 
-export function createKeyPool(apiKeys: string[], redis: Redis, keyPrefix: string, limiter: RateLimiter): KeyPool {
+export function createKeyPool(apiKeys: string[], states: KeyStates, limiter: RateLimiter): KeyPool {
   const keys: ApiKey[] = apiKeys.map((value) => ({ value, fingerprint: keyFingerprint(value) }));
-  const disabledSet = `${keyPrefix}:disabled-keys`;
+  const fingerprints = keys.map((key) => key.fingerprint);
   let next = 0;
   return {
     async choose() {
@@ -34,7 +42,16 @@ export function createKeyPool(apiKeys: string[], redis: Redis, keyPrefix: string
       // The first key is tried while the refused set is read: one round trip in the usual case.
       // A slot it takes on a key that turns out refused is given back.
       const first = keys[start % keys.length]!;
-      const [disabled, firstAdmission] = await Promise.all([redis.smembers(disabledSet).then((members) => new Set(members)), limiter.tryAcquire(first.fingerprint)]);
+      const [{ disabled, probe }, firstAdmission] = await Promise.all([states.refused(fingerprints), limiter.tryAcquire(first.fingerprint)]);
+      const probeKey = keys.find((key) => key.fingerprint === probe);
+      if (probeKey) {
+        const admission = probeKey === first ? firstAdmission : await limiter.tryAcquire(probeKey.fingerprint);
+        if (admission.admitted) {
+          if (probeKey !== first && firstAdmission.admitted) await limiter.giveBack(first.fingerprint, firstAdmission.slot);
+          return { kind: 'key', key: probeKey, slot: admission.slot, probe: true };
+        }
+        await states.releaseProbe(probeKey.fingerprint);
+      }
       if (firstAdmission.admitted && !disabled.has(first.fingerprint)) return { kind: 'key', key: first, slot: firstAdmission.slot };
       if (firstAdmission.admitted) await limiter.giveBack(first.fingerprint, firstAdmission.slot);
       const usable = keys.filter((key) => !disabled.has(key.fingerprint));
@@ -52,8 +69,21 @@ export function createKeyPool(apiKeys: string[], redis: Redis, keyPrefix: string
     async giveBack(choice) {
       if (choice.kind === 'key') await limiter.giveBack(choice.key.fingerprint, choice.slot);
     },
-    async disable(key) {
-      return (await redis.sadd(disabledSet, key.fingerprint)) === 1;
+    disable(key, refusal) {
+      return states.disable(key.fingerprint, refusal);
+    },
+    async accepted(choice) {
+      return choice.kind === 'key' && choice.probe === true && states.enable(choice.key.fingerprint);
     },
   };
+}
+
+/** Crawlora's answer, though an error, shows it took the key (anything but a refusal or a fault on the way). */
+export function keyAccepted(err: unknown): boolean {
+  return err instanceof CrawloraError && err.retry !== 'disable-key' && err.retry !== 'backoff';
+}
+
+/** After an answer that shows Crawlora took the key: a probed key is enabled again, and that is logged. */
+export async function noteKeyAccepted(choice: TakenKey, keys: KeyPool, log: Logger): Promise<void> {
+  if (await keys.accepted(choice)) log.info({ key: choice.key.fingerprint }, 'Crawlora accepted a disabled API key again; it is enabled');
 }

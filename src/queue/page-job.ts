@@ -19,7 +19,7 @@ import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from './backoff.js';
 import type { CreditCaps, CreditGate } from './credit-gate.js';
 import { decideAfterPage, decidesBeforeCommit } from './decide.js';
-import type { ApiKey, KeyChoice, KeyPool } from './key-pool.js';
+import { keyAccepted, noteKeyAccepted, type ApiKey, type KeyChoice, type KeyPool, type TakenKey } from './key-pool.js';
 import { enqueuePage, firstPageJob, type PagesQueue } from './pages-queue.js';
 import type { HeldAnswer, PaidAnswers, PendingCharge } from './paid-answers.js';
 import type { PipelineObserver, ResponseOutcome } from './observer.js';
@@ -218,6 +218,7 @@ async function buyPage(job: Job<PageJobData>, token: string | undefined, run: Cr
     deps.observer.response({ outcome: outcomeOf(err), latencyMs: performance.now() - fetchStartedMs, charged, keyFingerprint: key.fingerprint });
     // A request we stopped waiting for keeps its credits reserved: it may have been billed.
     if (!charged && !(err instanceof CrawloraError && err.possiblyCharged)) await reservation.release();
+    if (keyAccepted(err)) await noteKeyAccepted(taken, deps.keys, log);
     throw await failureFor(err, key, job, token, run, deps, log);
   }
   const charge: PaidCharge = { chargeId: randomUUID(), keyFingerprint: key.fingerprint, chargedAtMs: Date.now() };
@@ -225,6 +226,7 @@ async function buyPage(job: Job<PageJobData>, token: string | undefined, run: Cr
     .noteCharge(pageCharge(charge, data))
     .catch((err: unknown) => log.error({ err }, 'could not note the charge in Redis; the page commit records it'));
   deps.observer.response({ outcome: 'ok', latencyMs: performance.now() - fetchStartedMs, charged: true, keyFingerprint: key.fingerprint });
+  await noteKeyAccepted(taken, deps.keys, log);
   return { page, charge, noted, held: false };
 }
 
@@ -243,7 +245,6 @@ function pageCharge(charge: PaidCharge, data: PageJobData, uncertain = false): P
 
 /** A job that ends before any request, and what it did instead. */
 type JobDone = { done: Exclude<PageJobOutcome, 'committed'> };
-type TakenKey = Extract<KeyChoice, { kind: 'key' }>;
 type Fetchable = { run: CrawlRun; taken: TakenKey } | { run: CrawlRun; held: HeldAnswer };
 
 /**
@@ -417,7 +418,7 @@ async function failureFor(
     return delayed(job, token, waitMs);
   }
   if (err instanceof BadKeyError) {
-    if (await deps.keys.disable(key)) log.error({ key: key.fingerprint, status: err.status }, 'Crawlora refused this API key; it is disabled');
+    if (await deps.keys.disable(key, { status: err.status, message })) log.error({ key: key.fingerprint, status: err.status }, 'Crawlora refused this API key; it is disabled');
     // Another key may still serve this page: come back at once without spending an attempt.
     return delayed(job, token, 0);
   }

@@ -32,7 +32,8 @@ export interface SimKeyLimits {
 }
 
 export interface SimFaultRule {
-  kind: '500' | '429' | 'slow' | 'truncated' | 'empty' | 'status10201' | '400';
+  /** '403html': a WAF or CDN in front of the API refusing with an HTML page. */
+  kind: '500' | '429' | 'slow' | 'truncated' | 'empty' | 'status10201' | '400' | '403html';
   /** Probability 0..1 that a matching request triggers the fault; default 1. */
   rate?: number;
   /** Fire at most this many times; default unlimited. */
@@ -133,7 +134,7 @@ const hashtagSchema = z.strictObject({
 });
 
 const faultSchema = z.strictObject({
-  kind: z.enum(['500', '429', 'slow', 'truncated', 'empty', 'status10201', '400']),
+  kind: z.enum(['500', '429', 'slow', 'truncated', 'empty', 'status10201', '400', '403html']),
   rate: z.number().min(0).max(1).optional(),
   times: count.optional(),
   hashtagId: z.string().optional(),

@@ -60,6 +60,7 @@ const MAX_CONFIG_BYTES = 1_000_000;
 /** A per-pass feed's cursor is pass × this + the feed position: it still only grows within a pass. */
 const PASS_CURSOR_STRIDE = 10_000_000_000;
 const MAX_CACHED_LISTINGS = 1_000;
+const WAF_PAGE = '<!DOCTYPE html><html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1><p>Request blocked by the edge firewall.</p></body></html>';
 
 interface Reply {
   status: number;
@@ -304,6 +305,8 @@ class Simulator {
         return this.tooManyRequests('rate limit exceeded', INJECTED_RETRY_AFTER_MS);
       case '400':
         return errorReply(400, 'invalid input');
+      case '403html':
+        return jsonReply(403, WAF_PAGE, { 'content-type': 'text/html; charset=utf-8' });
       case 'slow':
         return { ...normal(), extraDelayMs: rule.delayMs ?? DEFAULT_SLOW_DELAY_MS };
       case 'truncated':
