@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import type { Config } from '../src/config.js';
@@ -40,7 +39,7 @@ describe('API keys refused by Crawlora', () => {
 
   it('a disabled key is probed after its cool-down and comes back once Crawlora takes it again', async () => {
     t.sim.configure({ forbiddenKeys: ['comeback-key'] });
-    const app = startApp({ apiKeys: ['comeback-key', 'steady-key'], keyProbeEveryMs: 300 });
+    const app = startApp({ apiKeys: ['comeback-key', 'steady-key'], keyProbeEveryMs: 60_000 });
     // Three runs at once, so each key gets its turn.
     expect((await crawl(app, ['921', '922', '923'], 2)).map((run) => run.status)).toEqual(['completed', 'completed', 'completed']);
     const fingerprint = keyFingerprint('comeback-key');
@@ -48,7 +47,8 @@ describe('API keys refused by Crawlora', () => {
     expect(disabled).toMatchObject({ disabled: true, lastRefusal: { status: 403, message: expect.stringMatching(/refused the API key \(403: forbidden\)/) } });
 
     t.sim.configure({ forbiddenKeys: [] });
-    await sleep(400);
+    // As if the cool-down had passed.
+    await app.keyStates.releaseProbe(fingerprint);
     expect((await crawl(app, ['93'], 6)).map((run) => run.status)).toEqual(['completed']);
     expect(await app.keyStates.list([fingerprint])).toMatchObject([{ disabled: false, nextProbeAt: null }]);
     expect(answers().filter((answer) => answer === 'comeback:200').length).toBeGreaterThanOrEqual(1);
@@ -56,14 +56,16 @@ describe('API keys refused by Crawlora', () => {
 
   it('a probe Crawlora refuses again leaves the key disabled until its next probe', async () => {
     t.sim.configure({ forbiddenKeys: ['revoked-key'] });
-    const app = startApp({ apiKeys: ['revoked-key', 'steady-key'], keyProbeEveryMs: 200 });
+    const app = startApp({ apiKeys: ['revoked-key', 'steady-key'], keyProbeEveryMs: 60_000 });
     await app.keyStates.disable(keyFingerprint('revoked-key'), { status: 403, message: 'Crawlora refused the API key (403: forbidden)' });
-    await sleep(300);
+    // As if the cool-down had passed.
+    await app.keyStates.releaseProbe(keyFingerprint('revoked-key'));
     await crawl(app, ['95'], 3);
     expect(answers().filter((answer) => answer.startsWith('revoked-'))).toEqual(['revoked-:403']);
     const [state] = await app.keyStates.list([keyFingerprint('revoked-key')]);
     expect(state).toMatchObject({ disabled: true });
-    expect(state!.nextProbeAt!.getTime()).toBeGreaterThan(Date.now() - 1_000);
+    // The next probe is one cool-down after the refused one.
+    expect(state!.nextProbeAt!.getTime()).toBeGreaterThan(Date.now() + 50_000);
     expect(answers().filter((answer) => answer === 'steady-k:200')).toHaveLength(3);
   });
 

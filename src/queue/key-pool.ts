@@ -67,7 +67,9 @@ export function createKeyPool(apiKeys: string[], states: KeyStates, limiter: Rat
       return { kind: 'wait', waitMs: shortestWaitMs };
     },
     async giveBack(choice) {
-      if (choice.kind === 'key') await limiter.giveBack(choice.key.fingerprint, choice.slot);
+      if (choice.kind !== 'key') return;
+      // A probe not sent is due again at once, not one interval later.
+      await Promise.all([limiter.giveBack(choice.key.fingerprint, choice.slot), choice.probe ? states.releaseProbe(choice.key.fingerprint) : undefined]);
     },
     disable(key, refusal) {
       return states.disable(key.fingerprint, refusal);
