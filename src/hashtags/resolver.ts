@@ -13,7 +13,7 @@ import type { Hashtag } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from '../queue/backoff.js';
 import type { CreditCaps, CreditGate } from '../queue/credit-gate.js';
-import { keyAccepted, noteKeyAccepted, type KeyPool, type TakenKey } from '../queue/key-pool.js';
+import { keyAccepted, noteKeyAccepted, untilReady, type KeyPool, type TakenKey } from '../queue/key-pool.js';
 import type { RateLimiter } from '../queue/rate-limiter.js';
 
 export interface ResolverSettings extends CreditCaps {
@@ -70,7 +70,10 @@ export function createHashtagResolver(deps: ResolverDeps): HashtagResolver {
   async function takeKey(name: string): Promise<TakenKey> {
     for (;;) {
       const choice = await deps.keys.choose();
-      if (choice.kind === 'key') return choice;
+      if (choice.kind === 'key') {
+        await untilReady(choice);
+        return choice;
+      }
       if (choice.kind === 'none-left') {
         throw new AbortError(new ConfigError(`cannot resolve hashtag '${name}': every API key was refused by Crawlora (401/403); set a valid CRAWLORA_API_KEY`));
       }
@@ -96,7 +99,9 @@ export function createHashtagResolver(deps: ResolverDeps): HashtagResolver {
     } catch (err) {
       if (err instanceof CrawloraError && err.charged) await recordCharge(deps.db, { ...charge, hashtagId: null });
       else await reservation.release();
-      if (err instanceof RateLimitedError) await deps.limiter.pause(key.fingerprint, rateLimitWaitMs(err.retryAfterMs, settings.ratePerMin));
+      if (err instanceof RateLimitedError) {
+        await deps.limiter.pause(key.fingerprint, rateLimitWaitMs(err.retryAfterMs, settings.ratePerMin), err.dailyCapReached ? undefined : taken.slot);
+      }
       if (keyAccepted(err)) await noteKeyAccepted(taken, deps.keys, log);
       if (err instanceof BadKeyError && (await deps.keys.disable(key, { status: err.status, message: err.message }))) {
         log.error({ key: key.fingerprint, status: err.status }, 'Crawlora refused this API key; it is disabled');

@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { keyFingerprint } from '../crawlora/api-key.js';
 import { CrawloraError } from '../crawlora/errors.js';
 import type { Logger } from '../logger.js';
 import type { KeyRefusal, KeyStates } from './key-states.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { Admission, RateLimiter } from './rate-limiter.js';
 
 export interface ApiKey {
   value: string;
@@ -11,9 +12,10 @@ export interface ApiKey {
 
 /**
  * A key comes with its rate-limit slot, which `giveBack` returns when the request is not sent
- * after all. `probe`: the key is disabled and this request tests whether Crawlora takes it again.
+ * after all, and the time the request may leave (`performance.now()`'s clock). `probe`: the key
+ * is disabled and this request tests whether Crawlora takes it again.
  */
-export type KeyChoice = { kind: 'key'; key: ApiKey; slot: string; probe?: true } | { kind: 'wait'; waitMs: number } | { kind: 'none-left' };
+export type KeyChoice = { kind: 'key'; key: ApiKey; slot: string; readyAtMs: number; probe?: true } | { kind: 'wait'; waitMs: number } | { kind: 'none-left' };
 export type TakenKey = Extract<KeyChoice, { kind: 'key' }>;
 
 /**
@@ -48,11 +50,11 @@ export function createKeyPool(apiKeys: string[], states: KeyStates, limiter: Rat
         const admission = probeKey === first ? firstAdmission : await limiter.tryAcquire(probeKey.fingerprint);
         if (admission.admitted) {
           if (probeKey !== first && firstAdmission.admitted) await limiter.giveBack(first.fingerprint, firstAdmission.slot);
-          return { kind: 'key', key: probeKey, slot: admission.slot, probe: true };
+          return { ...taken(probeKey, admission), probe: true };
         }
         await states.releaseProbe(probeKey.fingerprint);
       }
-      if (firstAdmission.admitted && !disabled.has(first.fingerprint)) return { kind: 'key', key: first, slot: firstAdmission.slot };
+      if (firstAdmission.admitted && !disabled.has(first.fingerprint)) return taken(first, firstAdmission);
       if (firstAdmission.admitted) await limiter.giveBack(first.fingerprint, firstAdmission.slot);
       const usable = keys.filter((key) => !disabled.has(key.fingerprint));
       if (usable.length === 0) return { kind: 'none-left' };
@@ -61,7 +63,7 @@ export function createKeyPool(apiKeys: string[], states: KeyStates, limiter: Rat
         const key = usable[(start + i) % usable.length]!;
         if (key === first) continue;
         const admission = await limiter.tryAcquire(key.fingerprint);
-        if (admission.admitted) return { kind: 'key', key, slot: admission.slot };
+        if (admission.admitted) return taken(key, admission);
         shortestWaitMs = Math.min(shortestWaitMs, admission.waitMs);
       }
       return { kind: 'wait', waitMs: shortestWaitMs };
@@ -88,4 +90,14 @@ export function keyAccepted(err: unknown): boolean {
 /** After an answer that shows Crawlora took the key: a probed key is enabled again, and that is logged. */
 export async function noteKeyAccepted(choice: TakenKey, keys: KeyPool, log: Logger): Promise<void> {
   if (await keys.accepted(choice)) log.info({ key: choice.key.fingerprint }, 'Crawlora accepted a disabled API key again; it is enabled');
+}
+
+function taken(key: ApiKey, admission: Extract<Admission, { admitted: true }>): TakenKey {
+  return { kind: 'key', key, slot: admission.slot, readyAtMs: performance.now() + admission.delayMs };
+}
+
+/** Until the chosen key's slot may leave: reserved slots are spread over the coming moments. */
+export async function untilReady(choice: { readyAtMs: number }): Promise<void> {
+  const waitMs = choice.readyAtMs - performance.now();
+  if (waitMs > 0) await sleep(waitMs);
 }

@@ -19,7 +19,7 @@ import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from './backoff.js';
 import type { CreditCaps, CreditGate } from './credit-gate.js';
 import { decideAfterPage, decidesBeforeCommit } from './decide.js';
-import { keyAccepted, noteKeyAccepted, type ApiKey, type KeyChoice, type KeyPool, type TakenKey } from './key-pool.js';
+import { keyAccepted, noteKeyAccepted, untilReady, type KeyChoice, type KeyPool, type TakenKey } from './key-pool.js';
 import { enqueuePage, firstPageJob, type PagesQueue } from './pages-queue.js';
 import type { HeldAnswer, PaidAnswers, PendingCharge } from './paid-answers.js';
 import type { PipelineObserver, ResponseOutcome } from './observer.js';
@@ -219,7 +219,7 @@ async function buyPage(job: Job<PageJobData>, token: string | undefined, run: Cr
     // A request we stopped waiting for keeps its credits reserved: it may have been billed.
     if (!charged && !(err instanceof CrawloraError && err.possiblyCharged)) await reservation.release();
     if (keyAccepted(err)) await noteKeyAccepted(taken, deps.keys, log);
-    throw await failureFor(err, key, job, token, run, deps, log);
+    throw await failureFor(err, taken, job, token, run, deps, log);
   }
   const charge: PaidCharge = { chargeId: randomUUID(), keyFingerprint: key.fingerprint, chargedAtMs: Date.now() };
   const noted = deps.answers
@@ -253,7 +253,6 @@ type Fetchable = { run: CrawlRun; taken: TakenKey } | { run: CrawlRun; held: Hel
  * out to have nothing to fetch is given back.
  */
 async function prepareFetch(job: Job<PageJobData>, token: string | undefined, deps: PageJobDeps): Promise<JobDone | Fetchable> {
-  const choiceStartedMs = performance.now();
   const firstChoice = deps.keys.choose();
   // Awaited below, once the run is known; a failure meanwhile must not go unhandled.
   firstChoice.catch(() => undefined);
@@ -270,7 +269,7 @@ async function prepareFetch(job: Job<PageJobData>, token: string | undefined, de
     await deps.keys.giveBack(await firstChoice);
     return 'done' in start ? start : { run: start.run, held: start.held! };
   }
-  return { run: start.run, taken: await takeKey(job, token, deps, await freshChoice(await firstChoice, choiceStartedMs, deps.keys)) };
+  return { run: start.run, taken: await takeKey(job, token, deps, await freshChoice(await firstChoice, deps.keys)) };
 }
 
 /**
@@ -346,21 +345,22 @@ function enqueueNext(data: PageJobData, cursor: string, streaks: { emptyStreak: 
 }
 
 /**
- * The limiter counts a request when it admits it, and its margin for requests that reach
- * Crawlora later than admitted is 50 ms at the shortest window. A slot older than this by the
- * time the run check is done (Postgres was slow) is given back and taken again.
+ * The limiter schedules each request for a moment, and its margin for requests that reach
+ * Crawlora later than scheduled is a few ms at the shortest window. A slot this far past its
+ * moment by the time the run check is done (Postgres was slow) is given back and taken again.
  */
 const MAX_SLOT_AGE_MS = 10;
 
-async function freshChoice(choice: KeyChoice, startedMs: number, keys: KeyPool): Promise<KeyChoice> {
-  if (choice.kind !== 'key' || performance.now() - startedMs <= MAX_SLOT_AGE_MS) return choice;
+async function freshChoice(choice: KeyChoice, keys: KeyPool): Promise<KeyChoice> {
+  if (choice.kind !== 'key' || performance.now() - choice.readyAtMs <= MAX_SLOT_AGE_MS) return choice;
   await keys.giveBack(choice);
   return keys.choose();
 }
 
 /**
- * A key whose limiter admits a request now. A short wait is slept here; a long one puts the job
- * back as delayed, which spends no attempt and frees the worker for other keys' pages.
+ * A key whose limiter admits a request now, once its slot's moment has come. A short wait is
+ * slept here; a long one puts the job back as delayed, which spends no attempt and frees the
+ * worker for other keys' pages.
  */
 async function takeKey(
   job: Job<PageJobData>,
@@ -369,7 +369,10 @@ async function takeKey(
   firstChoice: KeyChoice,
 ): Promise<TakenKey> {
   for (let choice = firstChoice; ; choice = await deps.keys.choose()) {
-    if (choice.kind === 'key') return choice;
+    if (choice.kind === 'key') {
+      await untilReady(choice);
+      return choice;
+    }
     if (choice.kind === 'none-left') {
       const message = 'every API key was refused by Crawlora (401/403); set a valid CRAWLORA_API_KEY and resume the run';
       await failRun(deps.db, job.data.runId, message);
@@ -389,13 +392,14 @@ async function delayed(job: Job<PageJobData>, token: string | undefined, waitMs:
 /** Maps a failed fetch to what BullMQ should do with the job, recording what the run needs to show. */
 async function failureFor(
   err: unknown,
-  key: ApiKey,
+  taken: TakenKey,
   job: Job<PageJobData>,
   token: string | undefined,
   run: CrawlRun,
   deps: PageJobDeps,
   log: Logger,
 ): Promise<Error> {
+  const { key } = taken;
   const settings = deps.settings();
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof CrawloraError && (err.charged || err.possiblyCharged)) {
@@ -410,8 +414,9 @@ async function failureFor(
 
   if (err instanceof RateLimitedError) {
     const waitMs = rateLimitWaitMs(err.retryAfterMs, settings.ratePerMin);
-    await deps.limiter.pause(key.fingerprint, waitMs);
-    log.warn({ key: key.fingerprint, waitMs, dailyCapReached: err.dailyCapReached }, 'rate limited by Crawlora; key paused');
+    // A daily cap says nothing about the pace: only a rate 429 lowers the key's effective rate.
+    const effectiveRatePerMin = await deps.limiter.pause(key.fingerprint, waitMs, err.dailyCapReached ? undefined : taken.slot);
+    log.warn({ key: key.fingerprint, waitMs, effectiveRatePerMin, dailyCapReached: err.dailyCapReached }, 'rate limited by Crawlora; key paused');
     if (err.dailyCapReached) {
       await pauseRun(deps.db, run.id, 'daily-cap', `${message}; the run continues by itself in ${Math.ceil(waitMs / 60_000)} min`);
     }

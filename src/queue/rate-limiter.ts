@@ -1,81 +1,153 @@
 import type { Redis } from 'ioredis';
+import { CUT_FACTOR, effectiveRatePerMin, FLOOR_SHARE, RECOVERY_PER_MIN, type RateCut } from './adaptive-rate.js';
+import { paddedWindowMs } from './pacing.js';
 import { defineScript } from './redis-script.js';
 
 /**
- * A sliding-window log per API key, held in Redis so every worker on every machine draws from
- * the same allowance. Crawlora counts requests over a sliding 60 s window; a fixed-window
- * limiter can put twice the limit into one sliding minute at a boundary, so this one keeps the
- * admission times themselves. Time comes from Redis, so machines with skewed clocks still agree.
- * A key paused after a 429 admits nothing until the pause expires.
+ * Per-key pacing shared by every worker on every machine, on Redis's clock (machines with skewed
+ * clocks still agree). The scripts run pacing.ts's GCRA and adaptive-rate.ts's AIMD in integer
+ * microseconds; keep the three in step. A key paused after a 429 hands out nothing until the
+ * pause expires.
  *
- * Returns the admission's entry in the log when the request is admitted (so it can be given
- * back), else the milliseconds to wait.
+ * Keys: `<prefix>:rate:{<fingerprint>}` (a hash: tat, interval, cutRate, cutAt) and `…:paused`. Each
+ * script's keys share the `{fingerprint}` hash tag, so on Redis Cluster they sit in one slot.
+ */
+const STATE_TTL_MS = 3_600_000;
+
+/** Redis's clock in µs, and the key's effective rate (ARGV[1] is the plan's). */
+const EFFECTIVE_RATE_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local plan = tonumber(ARGV[1])
+local cut = redis.call('HMGET', KEYS[1], 'cutRate', 'cutAt')
+local rate = plan
+if cut[1] then rate = math.min(plan, tonumber(cut[1]) + plan * ${RECOVERY_PER_MIN} * math.max(0, now - tonumber(cut[2])) / 60000000) end
+`;
+
+/**
+ * Reserves the key's next slot when it is at most ARGV[4] ms ahead. Replies
+ * {1, delay µs, tat before, tat after, send time µs} or {0, wait µs}.
  */
 const ACQUIRE_SCRIPT = `
-local paused = redis.call('PTTL', KEYS[3])
-if paused > 0 then return paused end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local limit = tonumber(ARGV[1])
+local paused = redis.call('PTTL', KEYS[2])
+if paused > 0 then return {0, string.format('%d', paused * 1000)} end
+${EFFECTIVE_RATE_LUA}
 local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < limit then
-  local slot = now .. '-' .. redis.call('INCR', KEYS[2])
-  redis.call('ZADD', KEYS[1], now, slot)
-  redis.call('PEXPIRE', KEYS[1], window)
-  redis.call('PEXPIRE', KEYS[2], window)
-  return slot
+local padded = tonumber(ARGV[3])
+local horizon = tonumber(ARGV[4]) * 1000
+local function unpadded(r)
+  return math.max(60000 / r, window / math.max(1, math.floor(r * window / 60000)))
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
+local interval = math.ceil(unpadded(rate) * padded / window * 1000)
+local tolerance = math.floor(math.min(unpadded(plan), (padded - window) / 8) * 1000)
+local state = redis.call('HMGET', KEYS[1], 'tat', 'interval')
+local tat = tonumber(state[1] or '0')
+-- A faster rate (a plan change, a rate recovering after a cut) applies to the slot already
+-- scheduled, as if the last request had left at the new rate.
+if state[2] and interval < tonumber(state[2]) then tat = tat - tonumber(state[2]) + interval end
+local theoretical = math.max(tat, now)
+local at = math.max(now, theoretical - tolerance)
+if at - now > horizon then return {0, string.format('%d', at - now - horizon)} end
+local after = theoretical + interval
+redis.call('HSET', KEYS[1], 'tat', string.format('%d', after), 'interval', string.format('%d', interval))
+redis.call('PEXPIRE', KEYS[1], ${STATE_TTL_MS})
+return {1, string.format('%d', at - now), string.format('%d', tat), string.format('%d', after), string.format('%d', at)}
+`;
+
+/** pacing.ts's undoSlot: back to the tat before the slot, if nobody took one since. */
+const GIVE_BACK_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'tat') ~= ARGV[2] then return 0 end
+if ARGV[1] == '0' then redis.call('HDEL', KEYS[1], 'tat') else redis.call('HSET', KEYS[1], 'tat', ARGV[1]) end
+return 1
+`;
+
+/**
+ * After a 429, atomically: lengthen the pause (never shorten another worker's), and cut the rate
+ * when the refused request left after the last cut (adaptive-rate.ts's cutAfter429). ARGV: plan
+ * rate, pause ms, send time µs (0: unknown, the rate is not cut). Replies the effective rate.
+ */
+const RATE_LIMITED_SCRIPT = `
+local waitMs = tonumber(ARGV[2])
+if redis.call('PTTL', KEYS[2]) < waitMs then redis.call('SET', KEYS[2], '1', 'PX', waitMs) end
+${EFFECTIVE_RATE_LUA}
+local sent = tonumber(ARGV[3])
+if sent == 0 or (cut[2] and sent <= tonumber(cut[2])) then return string.format('%.3f', rate) end
+local lowered = math.max(plan * ${FLOOR_SHARE}, rate * ${CUT_FACTOR})
+redis.call('HSET', KEYS[1], 'cutRate', string.format('%.6f', lowered), 'cutAt', string.format('%d', now))
+redis.call('PEXPIRE', KEYS[1], ${STATE_TTL_MS})
+return string.format('%.3f', lowered)
 `;
 
 export interface RateLimit {
+  /** The plan's (or the configured) requests per minute. */
   ratePerMin: number;
+  /** The upstream's counting window; only the margin kept depends on it. */
   windowMs: number;
 }
 
 /**
- * How much wider than upstream's window ours is. Our admission time is taken before the request
- * travels; if a later request travels faster than an earlier one, upstream sees them closer
- * together than we did. The margin absorbs that jitter at the cost of ~1 % of throughput.
+ * One try at the limiter: a reserved slot (leave after `delayMs`; `slot` gives it back), or how
+ * long until one can be reserved.
  */
-export function paddedWindowMs(windowMs: number): number {
-  return windowMs + Math.max(50, Math.ceil(windowMs * 0.01));
-}
-
-/** One try at the limiter: admitted (and counted, under `slot`), or the wait in ms. */
-export type Admission = { admitted: true; slot: string } | { admitted: false; waitMs: number };
+export type Admission = { admitted: true; slot: string; delayMs: number } | { admitted: false; waitMs: number };
 
 export interface RateLimiter {
   tryAcquire(keyFingerprint: string): Promise<Admission>;
-  /** Uncounts an admission whose request was never sent, so the slot is not lost to the window. */
+  /** Undoes a slot whose request was never sent, when no later slot was handed out. */
   giveBack(keyFingerprint: string, slot: string): Promise<void>;
-  /** After a 429: no worker sends with this key for `waitMs`. */
-  pause(keyFingerprint: string, waitMs: number): Promise<void>;
+  /**
+   * After a 429: no worker sends with this key for `waitMs`, and the key's effective rate is cut
+   * if the refused request (its `slot`) left at the rate in force. Returns the effective rate.
+   */
+  pause(keyFingerprint: string, waitMs: number, slot?: string): Promise<number>;
+  /** The rate the key is paced at now, per minute (the plan's unless 429s lowered it). */
+  effectiveRate(keyFingerprint: string): Promise<number>;
+}
+
+/** How far ahead a slot may be reserved: a job waiting longer releases the worker instead. */
+export const RESERVE_HORIZON_MS = 2_000;
+
+export function rateKeys(keyPrefix: string, fingerprint: string): { state: string; pause: string } {
+  const state = `${keyPrefix}:rate:{${fingerprint}}`;
+  return { state, pause: `${state}:paused` };
+}
+
+/**
+ * A key's effective rate per minute, on Redis's clock: for commands and pages that show it beside
+ * the plan's (`usage`, the dashboard, /metrics, `keys`). Needs no limiter, only the connection.
+ */
+export async function readEffectiveRate(redis: Redis, keyPrefix: string, fingerprint: string, planRatePerMin: number): Promise<number> {
+  const replies = await redis.multi().time().hmget(rateKeys(keyPrefix, fingerprint).state, 'cutRate', 'cutAt').exec();
+  const [time, cut] = (replies ?? []).map(([err, value]) => {
+    if (err) throw new Error(`reading the effective rate of ${fingerprint} failed: ${err.message}`, { cause: err });
+    return value as Array<string | null>;
+  });
+  const nowMs = Number(time![0]) * 1000 + Number(time![1]) / 1000;
+  const last: RateCut | null = cut![0] == null ? null : { ratePerMin: Number(cut![0]), atMs: Number(cut![1]) / 1000 };
+  return effectiveRatePerMin(planRatePerMin, last, nowMs);
 }
 
 export function createRateLimiter(redis: Redis, keyPrefix: string, limit: () => RateLimit): RateLimiter {
-  const keysOf = (fingerprint: string) => {
-    const base = `${keyPrefix}:rate:${fingerprint}`;
-    return { log: base, seq: `${base}:seq`, pause: `${base}:paused` };
-  };
-  const acquireScript = defineScript(redis, 'haRateAcquire', 3, ACQUIRE_SCRIPT);
+  const acquire = defineScript(redis, 'haPaceAcquire', 2, ACQUIRE_SCRIPT);
+  const giveBack = defineScript(redis, 'haPaceGiveBack', 1, GIVE_BACK_SCRIPT);
+  const rateLimited = defineScript(redis, 'haPaceRateLimited', 2, RATE_LIMITED_SCRIPT);
   return {
     async tryAcquire(fingerprint) {
       const { ratePerMin, windowMs } = limit();
-      const keys = keysOf(fingerprint);
-      const reply = await acquireScript(keys.log, keys.seq, keys.pause, ratePerMin, paddedWindowMs(windowMs));
-      return typeof reply === 'string' ? { admitted: true, slot: reply } : { admitted: false, waitMs: Number(reply) };
+      const keys = rateKeys(keyPrefix, fingerprint);
+      const reply = (await acquire(keys.state, keys.pause, ratePerMin, windowMs, paddedWindowMs(windowMs), RESERVE_HORIZON_MS)) as string[] | number[];
+      if (Number(reply[0]) !== 1) return { admitted: false, waitMs: Number(reply[1]) / 1000 };
+      return { admitted: true, delayMs: Number(reply[1]) / 1000, slot: `${reply[2]}:${reply[3]}:${reply[4]}` };
     },
     async giveBack(fingerprint, slot) {
-      await redis.zrem(keysOf(fingerprint).log, slot);
+      const [before, after] = slot.split(':');
+      await giveBack(rateKeys(keyPrefix, fingerprint).state, before!, after!);
     },
-    async pause(fingerprint, waitMs) {
-      // Only ever lengthen a pause: two workers hitting 429 must not shorten each other's wait.
-      const key = keysOf(fingerprint).pause;
-      const current = await redis.pttl(key);
-      if (current < waitMs) await redis.set(key, '1', 'PX', Math.max(1, Math.ceil(waitMs)));
+    async pause(fingerprint, waitMs, slot) {
+      const keys = rateKeys(keyPrefix, fingerprint);
+      const sentAtUs = slot?.split(':')[2] ?? '0';
+      return Number(await rateLimited(keys.state, keys.pause, limit().ratePerMin, Math.max(1, Math.ceil(waitMs)), sentAtUs));
     },
+    effectiveRate: (fingerprint) => readEffectiveRate(redis, keyPrefix, fingerprint, limit().ratePerMin),
   };
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { MAX_CATALOGUE_SIZE } from './catalogue.js';
+import type { LatencyDistribution } from './latency.js';
+import { COUNTINGS, type Counting } from './rate-window.js';
 
 export interface SimHashtagOptions {
   /** Catalogue size; defaults to SimOptions.itemsPerHashtag. */
@@ -61,9 +63,19 @@ export interface SimOptions {
   pageSize?: number;
   /** Response time of every API request, rendering included; default 0. */
   latencyMs?: number;
-  /** Sliding rate window; default 60000 (tests scale it down). */
+  /** Lognormal response times instead of `latencyMs`; default null (the fixed `latencyMs`). */
+  latency?: LatencyDistribution | null;
+  /** The rate window; default 60000 (tests scale it down). */
   windowMs?: number;
-  /** Applied per key; default { ratePerMin: 1_000_000, dailyCredits: null }. */
+  /**
+   * How a key's requests are counted against its limit (`limits.ratePerMin` per `windowMs`):
+   * 'sliding' (default: at most the limit in any `windowMs`), 'fixed' (windows aligned to the
+   * epoch, reset at each boundary) or 'token-bucket' (`burst` tokens, refilled at the limit's rate).
+   */
+  counting?: Counting;
+  /** Token bucket capacity: requests it admits at once after a pause; default 10. */
+  burst?: number;
+  /** Applied per key, `ratePerMin` requests per `windowMs` (per minute at the default window); default { ratePerMin: 1_000_000, dailyCredits: null }. */
   limits?: SimKeyLimits;
   /** Per-key override of `limits`. */
   keyLimits?: Record<string, SimKeyLimits>;
@@ -98,7 +110,10 @@ export const DEFAULT_OPTIONS: ResolvedSimOptions = {
   itemsPerHashtag: 300,
   pageSize: 30,
   latencyMs: 0,
+  latency: null,
   windowMs: 60_000,
+  counting: 'sliding',
+  burst: 10,
   limits: { ratePerMin: 1_000_000, dailyCredits: null },
   keyLimits: {},
   rejectKeys: [],
@@ -150,7 +165,14 @@ export const simOptionsPatchSchema: z.ZodType<Partial<SimOptions>> = z.strictObj
   itemsPerHashtag: catalogueSize.optional(),
   pageSize: z.number().int().positive().optional(),
   latencyMs: count.optional(),
+  latency: z
+    .strictObject({ medianMs: z.number().positive(), p99Ms: z.number().positive() })
+    .refine((latency) => latency.p99Ms >= latency.medianMs, 'latency.p99Ms must be at least latency.medianMs')
+    .nullable()
+    .optional(),
   windowMs: z.number().int().positive().optional(),
+  counting: z.enum(COUNTINGS as [Counting, ...Counting[]]).optional(),
+  burst: z.number().int().positive().optional(),
   limits: keyLimitsSchema.optional(),
   keyLimits: z.record(z.string(), keyLimitsSchema).optional(),
   rejectKeys: z.array(z.string()).optional(),

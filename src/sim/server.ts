@@ -17,7 +17,8 @@ import {
 } from './options.js';
 import { feedListing, isPerPass, type Listing } from './listing.js';
 import { planPage } from './pagination.js';
-import { SlidingWindow, retryAfterSeconds } from './rate-window.js';
+import { lognormalSampler } from './latency.js';
+import { createCounter, retryAfterSeconds, type RateCounter } from './rate-window.js';
 import {
   HASHTAG_NOT_FOUND,
   SERVER_BUSY,
@@ -147,15 +148,22 @@ function parseOptions(patch: unknown): Partial<SimOptions> {
 class Simulator {
   private stats = new StatsRecorder();
   private ledger = new CreditLedger();
-  private windows = new Map<string, SlidingWindow>();
+  private windows = new Map<string, RateCounter>();
   private readonly faults: FaultInjector;
   private logSequence = 0;
   /** Passes started per hashtag (per-pass feeds only). */
   private passes = new Map<string, number>();
   private listings = new Map<string, Listing>();
+  private latencyMs: () => number = () => 0;
 
   constructor(private options: ResolvedSimOptions) {
     this.faults = new FaultInjector(options.faults, options.seed);
+    this.applyLatency();
+  }
+
+  private applyLatency(): void {
+    const { latency, latencyMs } = this.options;
+    this.latencyMs = latency ? lognormalSampler(latency, this.options.seed) : () => latencyMs;
   }
 
   snapshot(): SimStats {
@@ -163,9 +171,13 @@ class Simulator {
   }
 
   configure(patch: Partial<SimOptions>): void {
+    const before = this.options;
     this.options = mergeOptions(this.options, parseOptions(patch));
     this.faults.configure(this.options.faults, this.options.seed);
     this.listings.clear();
+    this.applyLatency();
+    // A counter of another kind starts from nothing; same kind keeps its history.
+    if (this.options.counting !== before.counting || this.options.burst !== before.burst) this.windows.clear();
   }
 
   reset(): void {
@@ -275,7 +287,7 @@ class Simulator {
     const limits = limitsForKey(this.options, key);
     let window = this.windows.get(key);
     if (!window) {
-      window = new SlidingWindow();
+      window = createCounter(this.options.counting, this.options.burst);
       this.windows.set(key, window);
     }
     const rate = window.admit(nowMs, limits.ratePerMin, this.options.windowMs);
@@ -385,7 +397,7 @@ class Simulator {
     const startedMs = performance.now();
     const rendered = reply.render();
     const full = typeof rendered === 'string' ? Buffer.from(rendered, 'utf8') : rendered;
-    const delayMs = this.options.latencyMs + (reply.extraDelayMs ?? 0) - (performance.now() - startedMs);
+    const delayMs = this.latencyMs() + (reply.extraDelayMs ?? 0) - (performance.now() - startedMs);
     if (delayMs > 0) await waitUnlessClientLeaves(res, delayMs);
     const success = reply.status >= 200 && reply.status < 300;
     if (res.destroyed) {

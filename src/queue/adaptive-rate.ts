@@ -1,0 +1,37 @@
+/**
+ * A key's effective rate: the plan's, until a 429 shows upstream counts it lower (a key shared
+ * with someone else, a custom contract, a stricter counter). Then AIMD, as TCP does: cut the
+ * rate by a factor at once, and let it creep back linearly towards the plan's, so a wrong setting
+ * costs a handful of 429s instead of one every interval. Redis holds the last cut per key, so
+ * every worker paces at the same effective rate; rate-limiter.ts runs the same arithmetic.
+ */
+
+/** The rate set by the last cut and when (Redis's clock). */
+export interface RateCut {
+  ratePerMin: number;
+  atMs: number;
+}
+
+/** Each counted 429 leaves this share of the rate. */
+export const CUT_FACTOR = 0.8;
+/** The rate climbs back by this share of the plan's rate each minute. */
+export const RECOVERY_PER_MIN = 0.05;
+/** Never paced slower than this share of the plan's rate. */
+export const FLOOR_SHARE = 0.05;
+
+export function effectiveRatePerMin(planRatePerMin: number, cut: RateCut | null, nowMs: number): number {
+  if (!cut) return planRatePerMin;
+  const recovered = cut.ratePerMin + (planRatePerMin * RECOVERY_PER_MIN * Math.max(0, nowMs - cut.atMs)) / 60_000;
+  return Math.min(planRatePerMin, recovered);
+}
+
+/**
+ * The cut after a 429 to a request that left at `sentAtMs`. Only a request sent after the last
+ * cut counts: those already in flight when the rate was cut say nothing about the new rate, and
+ * counting them would cut once per request in flight.
+ */
+export function cutAfter429(planRatePerMin: number, cut: RateCut | null, nowMs: number, sentAtMs: number): RateCut | null {
+  if (cut && sentAtMs <= cut.atMs) return null;
+  const ratePerMin = Math.max(planRatePerMin * FLOOR_SHARE, effectiveRatePerMin(planRatePerMin, cut, nowMs) * CUT_FACTOR);
+  return { ratePerMin, atMs: nowMs };
+}

@@ -1,0 +1,178 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { cutAfter429, effectiveRatePerMin, FLOOR_SHARE, type RateCut } from '../src/queue/adaptive-rate.js';
+import { decidePace, limitPerWindow, paceFor, undoSlot, type PaceState } from '../src/queue/pacing.js';
+
+interface Attempt {
+  /** When the job first asks for a slot. */
+  atMs: number;
+  /** The share of the plan's rate in force when it asks (AIMD may have lowered it). */
+  rateShare: number;
+  /** Its job turns out to have nothing to fetch: the slot is given back right away. */
+  givesBack: boolean;
+}
+
+/**
+ * Runs the pacing decision over jobs asking at the given times, each retrying after the wait it is
+ * told, as the workers do; returns the times requests left (slots given back excluded).
+ */
+function simulate(planRatePerMin: number, windowMs: number, horizonMs: number, attempts: Attempt[]): number[] {
+  let state: PaceState = { tatMs: 0, intervalMs: 0 };
+  const pending = attempts.map((attempt) => ({ ...attempt, nextMs: attempt.atMs }));
+  const sent: number[] = [];
+  for (let guard = 0; pending.length > 0 && guard < 100_000; guard++) {
+    pending.sort((a, b) => a.nextMs - b.nextMs);
+    const job = pending[0]!;
+    const pace = paceFor({ planRatePerMin, ratePerMin: Math.max(FLOOR_SHARE, job.rateShare) * planRatePerMin, windowMs });
+    const decision = decidePace(state, job.nextMs, pace, horizonMs);
+    if (decision.kind === 'wait') {
+      job.nextMs += decision.waitMs;
+      continue;
+    }
+    pending.shift();
+    if (job.givesBack) {
+      state = { ...decision.state, tatMs: undoSlot(decision.state.tatMs, { tatBeforeMs: state.tatMs, tatAfterMs: decision.state.tatMs }) };
+    } else {
+      state = decision.state;
+      sent.push(decision.atMs);
+    }
+  }
+  return sent.sort((a, b) => a - b);
+}
+
+/** The most requests in any half-open interval of `lengthMs`. */
+function busiest(sent: number[], lengthMs: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; j < sent.length; j++) {
+    while (sent[j]! - sent[i]! >= lengthMs) i++;
+    most = Math.max(most, j - i + 1);
+  }
+  return most;
+}
+
+/** Whether a token bucket of `burst` tokens, refilled at `perMs`, admits every request. */
+function tokenBucketAdmitsAll(sent: number[], perMs: number, burst: number): boolean {
+  let tokens = burst;
+  let lastMs = sent[0] ?? 0;
+  for (const atMs of sent) {
+    tokens = Math.min(burst, tokens + (atMs - lastMs) * perMs);
+    lastMs = atMs;
+    // A ten-thousandth of a token: floating point, not pacing.
+    if (tokens < 1 - 1e-4) return false;
+    tokens -= 1;
+  }
+  return true;
+}
+
+const arrivals = fc.array(
+  fc.record({ atMs: fc.integer({ min: 0, max: 180_000 }), rateShare: fc.oneof(fc.constant(1), fc.double({ min: 0, max: 1, noNaN: true })), givesBack: fc.boolean() }),
+  { minLength: 1, maxLength: 150 },
+);
+/** Bursts: many jobs asking at nearly the same moment, as when a worker starts or a pause ends. */
+const bursts = fc
+  .array(fc.record({ atMs: fc.integer({ min: 0, max: 120_000 }), size: fc.integer({ min: 1, max: 60 }), givesBack: fc.boolean() }), { minLength: 1, maxLength: 5 })
+  .map((groups) => groups.flatMap((group) => Array.from({ length: group.size }, (_, k) => ({ atMs: group.atMs + (k % 3), rateShare: 1, givesBack: group.givesBack && k % 4 === 0 }))));
+const plans = fc.oneof(fc.constantFrom(5, 15, 45, 120, 300, 1_000), fc.integer({ min: 1, max: 3_000 }));
+const windows = fc.constantFrom(60_000, 10_000, 5_000, 1_000);
+
+describe('pacing: when may the next request leave', () => {
+  it('for any arrival pattern, never more than the limit in any sliding (so any fixed) window', () => {
+    fc.assert(
+      fc.property(plans, windows, fc.integer({ min: 0, max: 5_000 }), fc.oneof(arrivals, bursts), (planRatePerMin, windowMs, horizonMs, attempts) => {
+        const sent = simulate(planRatePerMin, windowMs, horizonMs, attempts);
+        const limit = limitPerWindow(planRatePerMin, windowMs);
+        expect(busiest(sent, windowMs)).toBeLessThanOrEqual(limit);
+        // Never faster than the rate per minute, whatever the window.
+        expect(busiest(sent, 60_000)).toBeLessThanOrEqual(Math.max(planRatePerMin, limit * Math.ceil(60_000 / windowMs)));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a window a sixth as long (10 s of a minute) never sees more than its share of the limit', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 0, max: 5_000 }), fc.oneof(arrivals, bursts), (share, horizonMs, attempts) => {
+        const sent = simulate(share * 6, 60_000, horizonMs, attempts);
+        expect(busiest(sent, 10_000)).toBeLessThanOrEqual(share);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a token bucket of burst 2 refilled at the plan rate admits every request', () => {
+    fc.assert(
+      fc.property(plans, windows, fc.integer({ min: 0, max: 5_000 }), fc.oneof(arrivals, bursts), (planRatePerMin, windowMs, horizonMs, attempts) => {
+        const sent = simulate(planRatePerMin, windowMs, horizonMs, attempts);
+        const perMs = Math.min(planRatePerMin / 60_000, limitPerWindow(planRatePerMin, windowMs) / windowMs);
+        expect(tokenBucketAdmitsAll(sent, perMs, 2)).toBe(true);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('with jobs always waiting, the pace fills at least 0.98 of the limit', () => {
+    fc.assert(
+      fc.property(plans, fc.integer({ min: 0, max: 5_000 }), (planRatePerMin, horizonMs) => {
+        const pace = paceFor({ planRatePerMin, ratePerMin: planRatePerMin, windowMs: 60_000 });
+        let state: PaceState = { tatMs: 0, intervalMs: 0 };
+        let inSecondMinute = 0;
+        // A job asks the moment the previous one got its slot.
+        for (let nowMs = 0; nowMs < 120_000; ) {
+          const decision = decidePace(state, nowMs, pace, horizonMs);
+          if (decision.kind === 'wait') {
+            nowMs += decision.waitMs;
+            continue;
+          }
+          state = decision.state;
+          if (decision.atMs >= 60_000 && decision.atMs < 120_000) inSecondMinute++;
+          nowMs = decision.atMs;
+        }
+        expect(inSecondMinute / planRatePerMin).toBeGreaterThanOrEqual(planRatePerMin < 60 ? 0.8 : 0.98);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('a slot given back right away leaves the schedule as if it had never been taken', () => {
+    const pace = paceFor({ planRatePerMin: 1, ratePerMin: 1, windowMs: 60_000 });
+    const first = decidePace({ tatMs: 0, intervalMs: 0 }, 1_000, pace, 2_000);
+    expect(first.kind).toBe('send');
+    const state = first.kind === 'send' ? first.state : { tatMs: 0, intervalMs: 0 };
+    const undone = { ...state, tatMs: undoSlot(state.tatMs, { tatBeforeMs: 0, tatAfterMs: state.tatMs }) };
+    expect(decidePace(undone, 1_001, pace, 2_000)).toMatchObject({ kind: 'send', atMs: 1_001 });
+  });
+});
+
+describe('adaptive rate after 429s', () => {
+  it('cuts once per 429 to a request sent at the current rate, never below the floor, never above the plan', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3_000 }),
+        fc.array(fc.record({ afterMs: fc.integer({ min: 0, max: 120_000 }), sentAgoMs: fc.integer({ min: 0, max: 10_000 }) }), { maxLength: 40 }),
+        (plan, events) => {
+          let cut: RateCut | null = null;
+          let nowMs = 1_000_000;
+          for (const event of events) {
+            nowMs += event.afterMs;
+            const before = effectiveRatePerMin(plan, cut, nowMs);
+            const next = cutAfter429(plan, cut, nowMs, nowMs - event.sentAgoMs);
+            if (cut && nowMs - event.sentAgoMs <= cut.atMs) expect(next).toBeNull();
+            if (next) {
+              expect(next.ratePerMin).toBeLessThan(before + 1e-9);
+              cut = next;
+            }
+            const rate = effectiveRatePerMin(plan, cut, nowMs);
+            expect(rate).toBeGreaterThanOrEqual(plan * FLOOR_SHARE - 1e-9);
+            expect(rate).toBeLessThanOrEqual(plan);
+          }
+        },
+      ),
+    );
+  });
+
+  it('creeps back to the plan rate by itself', () => {
+    const cut: RateCut = { ratePerMin: 500, atMs: 0 };
+    expect(effectiveRatePerMin(1_000, cut, 60_000)).toBeCloseTo(550);
+    expect(effectiveRatePerMin(1_000, cut, 20 * 60_000)).toBe(1_000);
+  });
+});
