@@ -31,7 +31,7 @@ function simulate(planRatePerMin: number, windowMs: number, horizonMs: number, a
     }
     pending.shift();
     if (job.givesBack) {
-      state = { ...decision.state, tatMs: undoSlot(decision.state.tatMs, { tatBeforeMs: state.tatMs, tatAfterMs: decision.state.tatMs }) };
+      state = undoSlot(decision.state, { before: state, after: decision.state });
     } else {
       state = decision.state;
       sent.push(decision.atMs);
@@ -138,7 +138,7 @@ describe('pacing: when may the next request leave', () => {
     const first = decidePace({ tatMs: 0, intervalMs: 0 }, 1_000, pace, 2_000);
     expect(first.kind).toBe('send');
     const state = first.kind === 'send' ? first.state : { tatMs: 0, intervalMs: 0 };
-    const undone = { ...state, tatMs: undoSlot(state.tatMs, { tatBeforeMs: 0, tatAfterMs: state.tatMs }) };
+    const undone = undoSlot(state, { before: { tatMs: 0, intervalMs: 0 }, after: state });
     expect(decidePace(undone, 1_001, pace, 2_000)).toMatchObject({ kind: 'send', atMs: 1_001 });
   });
 });

@@ -47,21 +47,24 @@ describe('pacing against a strict sliding window', () => {
       // real margin. The rate is per minute whatever the window.
       CRAWLORA_RATE_PER_MIN: '1080',
       CRAWLORA_RATE_WINDOW_MS: String(windowMs),
-      HA_CONCURRENCY: '4',
+      HA_CONCURRENCY: '8',
       LOG_LEVEL: 'warn',
     };
     const bin = fileURLToPath(new URL('../bin/hashtag-archiver.js', import.meta.url));
     const workers: ChildProcess[] = [0, 1].map(() => spawn(process.execPath, [bin, 'worker'], { env, stdio: 'ignore' }));
     const producer = makeApp({ queuePrefix });
     try {
-      const runs = await crawl(producer, ['11', '12', '13', '14', '15', '16'], { maxPages: 10 });
+      // Evenly spaced requests need more hashtags at once than a burst did: each hashtag's pages
+      // go one after another, so each must come back within 20 intervals to keep the pace.
+      const runs = await crawl(producer, Array.from({ length: 20 }, (_, i) => String(11 + i)), { maxPages: 3 });
       const finished = await waitForRuns(producer.database.db, runs.map((run) => run.id), 30_000);
       expect(finished.every((run) => run.status === 'completed')).toBe(true);
       expect(t.sim.stats().rateLimited).toBe(0);
       expect(okRequests()).toHaveLength(60);
-      // At the limit, not far under it: 60 requests at 20 a second take about 3 windows.
+      // Paced, not serial: 60 requests at 18 a second take about 3.5 windows. The bound is loose
+      // because each hashtag's next page waits for its commit, which a loaded machine slows down.
       const times = okRequests().map((request) => request.atMs);
-      expect(Math.max(...times) - Math.min(...times)).toBeLessThan(6 * windowMs);
+      expect(Math.max(...times) - Math.min(...times)).toBeLessThan(12 * windowMs);
     } finally {
       for (const worker of workers) worker.kill('SIGTERM');
       await Promise.all(workers.map((worker) => new Promise((resolve) => (worker.exitCode === null ? worker.once('exit', resolve) : resolve(null)))));

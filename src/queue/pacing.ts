@@ -92,6 +92,6 @@ export function decidePace(state: PaceState, nowMs: number, pace: Pace, horizonM
  * out since: the schedule is then exactly as if it had never been taken. Otherwise undoing it
  * could let a later request leave too close to another, so it stays spent: one interval lost.
  */
-export function undoSlot(currentTatMs: number, slot: { tatBeforeMs: number; tatAfterMs: number }): number {
-  return currentTatMs === slot.tatAfterMs ? slot.tatBeforeMs : currentTatMs;
+export function undoSlot(current: PaceState, slot: { before: PaceState; after: PaceState }): PaceState {
+  return current.tatMs === slot.after.tatMs ? slot.before : current;
 }

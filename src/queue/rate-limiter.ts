@@ -26,7 +26,7 @@ if cut[1] then rate = math.min(plan, tonumber(cut[1]) + plan * ${RECOVERY_PER_MI
 
 /**
  * Reserves the key's next slot when it is at most ARGV[4] ms ahead. Replies
- * {1, delay µs, tat before, tat after, send time µs} or {0, wait µs}.
+ * {1, delay µs, tat before, interval before, tat after, send time µs} or {0, wait µs}.
  */
 const ACQUIRE_SCRIPT = `
 local paused = redis.call('PTTL', KEYS[2])
@@ -51,13 +51,13 @@ if at - now > horizon then return {0, string.format('%d', at - now - horizon)} e
 local after = theoretical + interval
 redis.call('HSET', KEYS[1], 'tat', string.format('%d', after), 'interval', string.format('%d', interval))
 redis.call('PEXPIRE', KEYS[1], ${STATE_TTL_MS})
-return {1, string.format('%d', at - now), string.format('%d', tat), string.format('%d', after), string.format('%d', at)}
+return {1, string.format('%d', at - now), state[1] or '0', state[2] or '0', string.format('%d', after), string.format('%d', at)}
 `;
 
-/** pacing.ts's undoSlot: back to the tat before the slot, if nobody took one since. */
+/** pacing.ts's undoSlot: back to the schedule before the slot (ARGV: tat, interval, tat after), if nobody took one since. */
 const GIVE_BACK_SCRIPT = `
-if redis.call('HGET', KEYS[1], 'tat') ~= ARGV[2] then return 0 end
-if ARGV[1] == '0' then redis.call('HDEL', KEYS[1], 'tat') else redis.call('HSET', KEYS[1], 'tat', ARGV[1]) end
+if redis.call('HGET', KEYS[1], 'tat') ~= ARGV[3] then return 0 end
+if ARGV[1] == '0' then redis.call('HDEL', KEYS[1], 'tat', 'interval') else redis.call('HSET', KEYS[1], 'tat', ARGV[1], 'interval', ARGV[2]) end
 return 1
 `;
 
@@ -137,15 +137,15 @@ export function createRateLimiter(redis: Redis, keyPrefix: string, limit: () => 
       const keys = rateKeys(keyPrefix, fingerprint);
       const reply = (await acquire(keys.state, keys.pause, ratePerMin, windowMs, paddedWindowMs(windowMs), RESERVE_HORIZON_MS)) as string[] | number[];
       if (Number(reply[0]) !== 1) return { admitted: false, waitMs: Number(reply[1]) / 1000 };
-      return { admitted: true, delayMs: Number(reply[1]) / 1000, slot: `${reply[2]}:${reply[3]}:${reply[4]}` };
+      return { admitted: true, delayMs: Number(reply[1]) / 1000, slot: reply.slice(2).join(':') };
     },
     async giveBack(fingerprint, slot) {
-      const [before, after] = slot.split(':');
-      await giveBack(rateKeys(keyPrefix, fingerprint).state, before!, after!);
+      const [tatBefore, intervalBefore, tatAfter] = slot.split(':');
+      await giveBack(rateKeys(keyPrefix, fingerprint).state, tatBefore!, intervalBefore!, tatAfter!);
     },
     async pause(fingerprint, waitMs, slot) {
       const keys = rateKeys(keyPrefix, fingerprint);
-      const sentAtUs = slot?.split(':')[2] ?? '0';
+      const sentAtUs = slot?.split(':')[3] ?? '0';
       return Number(await rateLimited(keys.state, keys.pause, limit().ratePerMin, Math.max(1, Math.ceil(waitMs)), sentAtUs));
     },
     effectiveRate: (fingerprint) => readEffectiveRate(redis, keyPrefix, fingerprint, limit().ratePerMin),
