@@ -35,6 +35,13 @@ describe('hashtag-archiver CLI', () => {
     expect((await runCli(['runs'], t.cliEnv({ REDIS_URL: 'redis://127.0.0.1:1' }))).code).toBe(0);
   });
 
+  it('--help warns that a password in --database-url or --redis-url shows in ps', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout.replace(/\s+/g, ' ')).toMatch(/--database-url <url> Postgres connection string \(DATABASE_URL\); a password given here shows in `ps` to every user of the machine: prefer the variable/);
+    expect(help.stdout.replace(/\s+/g, ' ')).toMatch(/--redis-url <url> Redis connection string \(REDIS_URL\); a password given here shows in `ps`/);
+  });
+
   it('resume refuses a run that does not exist', async () => {
     expectOneLineError(await runCli(['resume', '999999'], t.cliEnv()), /run 999999 does not exist/);
   });

@@ -1,9 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
 import { createLogger } from '../src/logger.js';
 import { runCli } from './support/cli.js';
+import { spawnCli } from './support/server.js';
 import { useCrawlEnvironment } from './support/environment.js';
 import { SERVICES, silentLogger } from './support/services.js';
 
@@ -72,5 +74,25 @@ describe('API keys never leave memory in clear', () => {
     logger.info({ apiKey: GOOD_KEY, config: { apiKeys: [GOOD_KEY] }, headers: { 'x-api-key': GOOD_KEY } }, 'oops');
     expect(lines.join('')).not.toContain(GOOD_KEY);
     expect(lines.join('')).toContain('[redacted]');
+  });
+
+  it("are absent from the dashboard's pages, API, Bull Board and /metrics, and from the process title and command line", async () => {
+    const serve = spawnCli(['serve', '--port', '0'], t.cliEnv({ CRAWLORA_API_KEY: `${REVOKED_KEY},${GOOD_KEY}`, DASHBOARD_TOKEN: '' }));
+    try {
+      const [, url] = await serve.waitForStderr(/dashboard at (http:\/\/127\.0\.0\.1:\d+)\/runs/);
+      const bodies: string[] = [];
+      for (const path of ['/runs', '/runs/panel', '/api/runs', '/api/usage', '/api/activity', '/queues', '/queues/api/queues', '/metrics']) {
+        const response = await fetch(`${url}${path}`);
+        expect({ path, status: response.status }).toEqual({ path, status: 200 });
+        bodies.push(await response.text());
+      }
+      expect(bodies.join('\n')).toContain('777');
+      expect(bodies.join('\n')).not.toContain('sk-live');
+      const cmdline = await readFile(`/proc/${serve.pid}/cmdline`, 'utf8');
+      expect(cmdline).toContain('serve');
+      expect(cmdline).not.toContain('sk-live');
+    } finally {
+      await serve.stop('SIGTERM');
+    }
   });
 });

@@ -68,7 +68,9 @@ export async function withExportRows<T>(pool: pg.Pool, query: ExportQuery, consu
 export function formatRows(format: ExportFormat): Transform {
   if (format === 'csv') {
     // Counters arrive as strings (int8), so they are written exactly; nulls become empty fields.
-    return stringify({ header: true, columns: [...CSV_COLUMNS], cast: { date: (value) => value.toISOString() } });
+    // escape_formulas: a caption starting with = + - @ (or tab, CR, their full-width forms) gets a
+    // leading ' so Excel, LibreOffice and Sheets show it as text instead of running it (=HYPERLINK, DDE).
+    return stringify({ header: true, columns: [...CSV_COLUMNS], escape_formulas: true, cast: { date: (value) => value.toISOString() } });
   }
   return new Transform({
     writableObjectMode: true,

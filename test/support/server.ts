@@ -63,6 +63,7 @@ export async function waitForStatus(app: App, runId: number, status: CrawlRun['s
 }
 
 export interface LongRunningCli {
+  pid: number;
   /** Resolves with the first match of `pattern` in stderr; fails after `timeoutMs`. */
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Sends the signal and resolves with the exit code. */
@@ -79,6 +80,7 @@ export function spawnCli(args: string[], env: Record<string, string>): LongRunni
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
+    pid: child.pid!,
     async waitForStderr(pattern, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
