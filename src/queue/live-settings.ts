@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { isPlanName, PLANS, type PlanName } from '../crawlora/plans.js';
+import { defineScript } from './redis-script.js';
 
 /** The numbers that pace and cap spending. They can change while workers run (`hashtag-archiver plan set`). */
 export interface PlanSettings {
@@ -27,15 +28,38 @@ export interface LiveSettings {
 }
 
 /**
+ * Puts the overrides back unless the hash exists: a `plan` or `plan --reset` made meanwhile by
+ * another process wins.
+ */
+const RESTORE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`;
+
+/** Written with every change, so the hash exists once `plan` has run, even after `plan --reset`. */
+const CHANGED_AT = 'changedAt';
+
+/**
  * Start-up settings (env and flags) with overrides kept in Redis on top, shared by every worker.
- * A changed plan takes a refresh interval to reach every machine; nobody restarts.
+ * A changed plan takes a refresh interval to reach every machine; nobody restarts. When Redis
+ * loses its data (the hash is gone though this process saw it), the overrides this process last
+ * saw are written back, so the fleet does not fall back to its start-up plan unnoticed.
  */
 export function createLiveSettings(redis: Redis, keyPrefix: string, base: PlanSettings): LiveSettings {
   const key = `${keyPrefix}:plan-settings`;
+  const restore = defineScript(redis, 'haPlanRestore', 1, RESTORE_SCRIPT);
   let cached = base;
+  let lastSeen: Record<string, string> | undefined;
   let timer: NodeJS.Timeout | undefined;
   const refresh = async () => {
-    cached = applyOverrides(base, await redis.hgetall(key));
+    let stored = await redis.hgetall(key);
+    if (Object.keys(stored).length === 0 && lastSeen) {
+      await restore(key, ...Object.entries(lastSeen).flat());
+      stored = await redis.hgetall(key);
+    }
+    if (Object.keys(stored).length > 0) lastSeen = stored;
+    cached = applyOverrides(base, stored);
     return cached;
   };
   return {
@@ -43,11 +67,11 @@ export function createLiveSettings(redis: Redis, keyPrefix: string, base: PlanSe
     refresh,
     async set(overrides) {
       const fields = Object.entries(overrides).filter(([, value]) => value !== undefined).map(([name, value]) => [name, String(value)]);
-      if (fields.length > 0) await redis.hset(key, Object.fromEntries(fields));
+      if (fields.length > 0) await redis.hset(key, { ...Object.fromEntries(fields), [CHANGED_AT]: new Date().toISOString() });
       return refresh();
     },
     async reset() {
-      await redis.del(key);
+      await redis.multi().del(key).hset(key, CHANGED_AT, new Date().toISOString()).exec();
       return refresh();
     },
     start(refreshMs = 2_000) {

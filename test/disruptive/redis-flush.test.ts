@@ -26,7 +26,7 @@ afterAll(() => t?.close());
 const servedCursors = (hashtagId: string) => requestsFor(t.sim, hashtagId).filter((request) => request.status === 200).map((request) => request.cursor);
 
 describe('Redis loses everything mid-crawl (FLUSHALL)', () => {
-  it('queued, running and cap-paused runs recover from Postgres and complete; a user-paused run stays paused and resumes; no page is bought twice', async () => {
+  it('queued, running and cap-paused runs recover from Postgres and complete; a user-paused run stays paused and resumes; no page is bought twice; the live plan is written back', async () => {
     const db = t.app.database.db;
     // A page whose request is in flight when the data goes: its job vanishes with it.
     t.sim.configure({ faults: [{ kind: 'slow', hashtagId: '1003', cursor: 150, delayMs: 1_500, times: 1 }] });
@@ -41,6 +41,8 @@ describe('Redis loses everything mid-crawl (FLUSHALL)', () => {
     const deadline = Date.now() + 20_000;
     while (!requestsFor(t.sim, '1003').some((request) => request.cursor === 150) && Date.now() < deadline) await sleep(5);
     await pause(db, userPaused!.id);
+    // A plan changed while workers run (`hashtag-archiver plan`) must survive the loss.
+    await t.app.settings.set({ ratePerMin: 54_321 });
     const redis = new Redis(SERVICES.redisUrl);
     try {
       await redis.flushall();
@@ -56,6 +58,8 @@ describe('Redis loses everything mid-crawl (FLUSHALL)', () => {
       ['1004', 'completed', PAGES],
       ['1006', 'completed', PAGES],
     ]);
+    expect(await t.app.redis.hget(`${t.prefix}:plan-settings`, 'ratePerMin')).toBe('54321');
+    expect(t.app.settings.current().ratePerMin).toBe(54_321);
     const stillPaused = await getRun(db, userPaused!.id);
     expect(stillPaused).toMatchObject({ status: 'paused', stopReason: 'user' });
     const cursorsBefore = servedCursors('1005');
