@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { createCrawloraClient } from './crawlora/client.js';
-import { openDatabase, type Database } from './db/client.js';
+import { openConfiguredDatabase, type Database } from './db/client.js';
+import { scheduleSnapshotPartitions } from './db/snapshot-partitions.js';
 import { createHashtagResolver, type HashtagResolver } from './hashtags/resolver.js';
 import type { Logger } from './logger.js';
 import { createRedis } from './queue/connection.js';
@@ -23,6 +24,9 @@ import { createPageWorker, type PageWorker } from './queue/worker.js';
 import { createSchedulesQueue, type SchedulesQueue } from './schedules/schedules-queue.js';
 import { createScheduleWorker, type ScheduleWorker } from './schedules/worker.js';
 import { createWebhookService, type WebhookService } from './webhooks/service.js';
+
+/** Partitions are created two months ahead, so hourly is far more often than needed; it is one cheap query. */
+const PARTITION_MAINTENANCE_EVERY_MS = 3_600_000;
 
 /** Leaves in-flight pages time to finish on SIGTERM, inside the 30 s most supervisors allow. */
 const CLOSE_DEADLINE_MS = 20_000;
@@ -62,7 +66,7 @@ export interface AppOptions {
 }
 
 export function createApp(config: Config, logger: Logger, options: AppOptions = {}): App {
-  const database = openDatabase({ url: config.databaseUrl, logger: logger.child({ component: 'db' }), maxConnections: config.concurrency + 4 });
+  const database = openConfiguredDatabase(config, logger.child({ component: 'db' }), config.concurrency + 4);
   const redis = createRedis(config.redisUrl, logger.child({ component: 'redis' }));
   const queue = createPagesQueue(redis, { prefix: config.queuePrefix, attempts: config.attempts });
   const settings = createLiveSettings(redis, config.queuePrefix, config);
@@ -76,6 +80,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
   let stopChargeFlush: (() => void) | undefined;
   const shutdown = new AbortController();
   const answers = createPaidAnswers(redis, config.queuePrefix);
+  let stopPartitions: (() => void) | undefined;
   let closing: Promise<void> | undefined;
 
   const deps: PageJobDeps = {
@@ -132,6 +137,8 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
         logger.child({ component: 'reconciler' }),
       );
       stopChargeFlush ??= scheduleChargeFlush(database.db, answers, config.reconcileEveryMs, logger.child({ component: 'charges' }));
+      // Workers are what writes snapshots, so they keep the months ahead ready (and drop expired ones).
+      stopPartitions ??= scheduleSnapshotPartitions(database.db, config.snapshotRetentionMonths, PARTITION_MAINTENANCE_EVERY_MS, logger.child({ component: 'partitions' }));
       const worker = createPageWorker(redis, deps, {
         prefix: config.queuePrefix,
         concurrency,
@@ -157,6 +164,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
         settings.close();
         stopReconciler?.();
         stopChargeFlush?.();
+        stopPartitions?.();
         // Closing politely needs a live Redis; against a dead one it would wait forever, so the
         // polite part gets a deadline and the connection is cut after it.
         if (redis.status === 'ready') {

@@ -16,6 +16,15 @@ export interface Config {
   /** The plan's included credits when it has no overage (Free): never spent past. Otherwise null. */
   monthlyCreditCap: number | null;
   databaseUrl: string;
+  /** A read replica for `export`, `stats` and the dashboard's reads; null: they read the primary. */
+  databaseReplicaUrl: string | null;
+  /**
+   * false: the page transaction's statements are sent unnamed, for poolers in transaction mode
+   * that cannot carry prepared statements (PgBouncer before 1.21).
+   */
+  pgPreparedStatements: boolean;
+  /** video_snapshots partitions wholly older than this many months are dropped; null: kept forever. */
+  snapshotRetentionMonths: number | null;
   redisUrl: string;
   queuePrefix: string;
   requestTimeoutMs: number;
@@ -77,6 +86,9 @@ type ConfigSource =
   | 'CRAWLORA_DAILY_CREDITS'
   | 'CRAWLORA_TIMEOUT_MS'
   | 'DATABASE_URL'
+  | 'DATABASE_REPLICA_URL'
+  | 'HA_PG_PREPARED_STATEMENTS'
+  | 'HA_SNAPSHOT_RETENTION'
   | 'REDIS_URL'
   | 'HA_QUEUE_PREFIX'
   | 'HA_ATTEMPTS'
@@ -142,6 +154,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     dailyCredits: dailyRaw === undefined ? plan.dailyCredits : positiveInt(dailyRaw, 'CRAWLORA_DAILY_CREDITS', 0),
     monthlyCreditCap: plan.overageUsdPer1000 === null ? plan.includedCredits : null,
     databaseUrl: url(read('DATABASE_URL') ?? DEFAULT_DATABASE_URL, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseReplicaUrl: optional(read('DATABASE_REPLICA_URL'), (raw) => url(raw, 'DATABASE_REPLICA_URL', ['postgres:', 'postgresql:'])),
+    pgPreparedStatements: bool(read('HA_PG_PREPARED_STATEMENTS'), 'HA_PG_PREPARED_STATEMENTS', true),
+    snapshotRetentionMonths: optional(read('HA_SNAPSHOT_RETENTION'), retentionMonths),
     redisUrl: url(read('REDIS_URL') ?? DEFAULT_REDIS_URL, 'REDIS_URL', ['redis:', 'rediss:']),
     queuePrefix,
     requestTimeoutMs: positiveInt(read('CRAWLORA_TIMEOUT_MS'), 'CRAWLORA_TIMEOUT_MS', 30_000),
@@ -212,6 +227,27 @@ function nonNegativeInt(raw: string | undefined, name: string, fallback: number)
   if (raw === undefined) return fallback;
   if (raw.trim() === '0') return 0;
   return positiveInt(raw, name, fallback);
+}
+
+function optional<T>(raw: string | undefined, parse: (raw: string) => T): T | null {
+  return raw === undefined ? null : parse(raw);
+}
+
+function bool(raw: string | undefined, name: string, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  if (/^(true|1|yes|on)$/i.test(raw)) return true;
+  if (/^(false|0|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name}: '${raw}' is not true or false; give one of them`);
+}
+
+/** '24 months', '2 years', '1 month': whole months or years. */
+function retentionMonths(raw: string): number {
+  const match = /^(\d+)\s*(months?|years?)$/i.exec(raw);
+  const count = match ? Number(match[1]) : 0;
+  if (!match || count < 1 || !Number.isSafeInteger(count)) {
+    throw new ConfigError(`HA_SNAPSHOT_RETENTION: '${raw}' is not a number of months or years; give e.g. '24 months' or '2 years'`);
+  }
+  return match[2]!.toLowerCase().startsWith('year') ? count * 12 : count;
 }
 
 function url(raw: string, name: string, protocols: string[]): string {

@@ -27,6 +27,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ CRAWLORA_RATE_PER_MIN: '600', CRAWLORA_DAILY_CREDITS: '80' })).toMatchObject({ ratePerMin: 600, dailyCredits: 80 });
   });
 
+  it('reads the scaling settings: retention in months or years, prepared statements, a replica', () => {
+    expect(loadConfig({})).toMatchObject({ snapshotRetentionMonths: null, pgPreparedStatements: true, databaseReplicaUrl: null });
+    expect(loadConfig({ HA_SNAPSHOT_RETENTION: '24 months' }).snapshotRetentionMonths).toBe(24);
+    expect(loadConfig({ HA_SNAPSHOT_RETENTION: '2 years' }).snapshotRetentionMonths).toBe(24);
+    expect(loadConfig({ HA_SNAPSHOT_RETENTION: '1 month' }).snapshotRetentionMonths).toBe(1);
+    expect(loadConfig({ HA_PG_PREPARED_STATEMENTS: 'false' }).pgPreparedStatements).toBe(false);
+    expect(loadConfig({ DATABASE_REPLICA_URL: 'postgres://r@10.0.0.2/archiver' }).databaseReplicaUrl).toBe('postgres://r@10.0.0.2/archiver');
+  });
+
   it('names the bad setting and what to do, in one line', () => {
     const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
       [{ CRAWLORA_PLAN: 'gold' }, /^CRAWLORA_PLAN: 'gold' is not a Crawlora plan; use one of free, /],
@@ -37,6 +46,10 @@ describe('loadConfig', () => {
       [{ REDIS_URL: 'http://localhost' }, /^REDIS_URL: .* must start with redis:\/\//],
       [{ HA_QUEUE_PREFIX: 'a:b' }, /^HA_QUEUE_PREFIX: /],
       [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+      [{ HA_SNAPSHOT_RETENTION: '24' }, /^HA_SNAPSHOT_RETENTION: '24' is not a number of months or years; give e.g. '24 months'/],
+      [{ HA_SNAPSHOT_RETENTION: '0 months' }, /^HA_SNAPSHOT_RETENTION: /],
+      [{ HA_PG_PREPARED_STATEMENTS: 'maybe' }, /^HA_PG_PREPARED_STATEMENTS: 'maybe' is not true or false/],
+      [{ DATABASE_REPLICA_URL: 'redis://h' }, /^DATABASE_REPLICA_URL: .* must start with postgres:\/\//],
     ];
     for (const [env, pattern] of cases) {
       const message = errorOf(env);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createApp, type App, type AppOptions } from '../app.js';
-import { openDatabase, type Database } from '../db/client.js';
+import { openConfiguredDatabase, type Database } from '../db/client.js';
 import { ConfigError, loadConfig, type Config, type ConfigOverrides } from '../config.js';
 import { checkServices } from '../health.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -56,7 +56,7 @@ export async function withApp<T>(config: Config, work: (app: App) => Promise<T>,
 
 /** For commands that only read the archive (runs, export, stats, usage…): Postgres alone, no Redis needed. */
 export async function withDatabase<T>(config: Config, work: (database: Database) => Promise<T>): Promise<T> {
-  const database = openDatabase({ url: config.databaseUrl, logger: createLogger(config.logLevel).child({ component: 'db' }) });
+  const database = openConfiguredDatabase(config, createLogger(config.logLevel).child({ component: 'db' }));
   return closingOnSignal(database, async () => {
     await checkServices({ db: database.db }, config);
     return work(database);

@@ -33,10 +33,10 @@ export function exportCommand(): Command {
       const since = flags.since === undefined ? null : parseSince(flags.since);
       const out = flags.out === undefined ? undefined : await checkOutPath(flags.out);
       await withDatabase(configFrom(command), async (database) => {
-        const hashtagIds = await cachedHashtagIds(database.db, refs);
-        await requireArchived(database.db, hashtagIds);
+        const hashtagIds = await cachedHashtagIds(database.reads, refs);
+        await requireArchived(database.reads, hashtagIds);
         const progress = process.stderr.isTTY ? new ProgressLine(process.stderr) : undefined;
-        await withExportRows(database.pool, { format: flags.format, hashtagIds, since }, (rows) => {
+        await withExportRows(database.readPool, { format: flags.format, hashtagIds, since }, (rows) => {
           const write = (output: Writable, signal: AbortSignal) =>
             pipeline(rows, countRows(progress), formatRows(flags.format), output, { signal });
           return out === undefined ? writeToStdout(write) : writeToFile(out, write);

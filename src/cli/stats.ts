@@ -18,9 +18,9 @@ export function statsCommand(): Command {
     .action(async (raw: string, flags: { json?: boolean }, command: Command) => {
       const ref = parseHashtagRef(raw);
       await withDatabase(configFrom(command), async (database) => {
-        const [hashtagId] = (await cachedHashtagIds(database.db, [ref])) as [string];
-        await requireArchived(database.db, [hashtagId]);
-        const stats = await hashtagStats(database.db, hashtagId);
+        const [hashtagId] = (await cachedHashtagIds(database.reads, [ref])) as [string];
+        await requireArchived(database.reads, [hashtagId]);
+        const stats = await hashtagStats(database.reads, hashtagId);
         process.stdout.write(flags.json ? `${JSON.stringify(stats, null, 2)}\n` : `${terminalText(renderHashtagStats(stats))}\n`);
       });
     });

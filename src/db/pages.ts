@@ -1,4 +1,4 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Db } from './client.js';
 import { crawlPages, crawlRuns, type CrawlPage, type CrawlRun } from './schema.js';
@@ -48,20 +48,22 @@ export type PageCommitResult =
  * The whole page travels as a single jsonb parameter expanded by Postgres, so the
  * 65,534-parameter limit never applies whatever the page size, and Node builds no placeholders.
  * Every statement is named, so each connection parses and plans it once, not once a page: that
- * was ~1 ms of Postgres's ~6 ms a page.
+ * was ~1 ms of Postgres's ~6 ms a page. Behind a pooler in transaction mode that cannot carry
+ * prepared statements they go unnamed (`db.$namedStatements`).
  */
 export async function commitPage(db: Db, page: PageCommit): Promise<PageCommitResult> {
+  const statement = db.$namedStatements ? named : unnamed;
   const outcome = await inTransaction(db.$client, async (client) => {
     const inserted = await client.query({
-      ...INSERT_PAGE,
+      ...statement(INSERT_PAGE),
       values: [page.runId, page.pageNumber, page.cursor, page.hasMore, page.rows.length, page.logId, page.fatalItemIds],
     });
     if (inserted.rowCount === 0) return null;
 
-    const newItems = page.rows.length === 0 ? 0 : await upsertVideos(client, page);
+    const newItems = page.rows.length === 0 ? 0 : await upsertVideos(client, statement, page);
     const decision = page.decide(newItems);
     await client.query({
-      ...RECORD_OUTCOME,
+      ...statement(RECORD_OUTCOME),
       values: [
         newItems,
         decision.kind === 'continue' ? decision.nextCursor : null,
@@ -79,7 +81,7 @@ export async function commitPage(db: Db, page: PageCommit): Promise<PageCommitRe
       ],
     });
     // Pages may commit out of order (see decidesBeforeCommit): any of them may be the last one in.
-    const completion = await client.query<{ id: number; hashtag_id: string; generation: number }>({ ...COMPLETE_IF_WHOLE, values: [page.runId] });
+    const completion = await client.query<{ id: number; hashtag_id: string; generation: number }>({ ...statement(COMPLETE_IF_WHOLE), values: [page.runId] });
     const next = completion.rows[0];
     const nextPass = next ? { id: next.id, hashtagId: next.hashtag_id, generation: next.generation } : null;
     return { committed: true as const, newItems, decision, nextPass };
@@ -109,6 +111,16 @@ async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => 
     throw err;
   }
 }
+
+interface Statement {
+  name: string;
+  text: string;
+}
+
+/** Named: Postgres parses and plans it once per connection. */
+const named = (statement: Statement): Statement => statement;
+/** Unnamed: parsed each time, but it survives a pooler handing each transaction another server connection. */
+const unnamed = ({ text }: Statement): { text: string } => ({ text });
 
 const INSERT_PAGE = {
   name: 'page_insert',
@@ -193,9 +205,9 @@ export function firstMissingPage(runId: SQL): SQL {
  * the rows were deduplicated. Returns how many videos were new to this hashtag: xmax = 0 only on
  * a freshly inserted row.
  */
-async function upsertVideos(client: pg.PoolClient, page: PageCommit): Promise<number> {
+async function upsertVideos(client: pg.PoolClient, statement: (statement: Statement) => { text: string }, page: PageCommit): Promise<number> {
   const result = await client.query<{ new_items: number }>({
-    ...UPSERT_VIDEOS,
+    ...statement(UPSERT_VIDEOS),
     values: [page.itemsJson, JSON.stringify(page.rows), page.runId, page.hashtagId],
   });
   return result.rows[0]?.new_items ?? 0;
@@ -245,15 +257,18 @@ export async function findPage(db: Pick<Db, 'select'>, runId: number, pageNumber
   return row;
 }
 
-/** A page job's starting point in one round trip: its run, and its page when already committed. */
+/**
+ * A page job's starting point in one round trip: its run, and its page when already committed.
+ * Every page job starts with it, so it is prepared once per connection, which skips Postgres's
+ * parse and plan, unless statements must stay unnamed.
+ */
 export async function findRunAndPage(db: Db, runId: number, pageNumber: number): Promise<{ run: CrawlRun; page: CrawlPage | null } | undefined> {
-  const [row] = await runAndPageQuery(db).execute({ runId, pageNumber });
+  const [row] = db.$namedStatements ? await runAndPageQuery(db).execute({ runId, pageNumber }) : await runAndPage(db, runId, pageNumber);
   return row;
 }
 
 const runAndPageQueries = new WeakMap<Db, ReturnType<typeof prepareRunAndPage>>();
 
-/** Every page job starts with this query: prepared once per connection, it skips Postgres's parse and plan. */
 function runAndPageQuery(db: Db): ReturnType<typeof prepareRunAndPage> {
   let query = runAndPageQueries.get(db);
   if (!query) runAndPageQueries.set(db, (query = prepareRunAndPage(db)));
@@ -261,11 +276,14 @@ function runAndPageQuery(db: Db): ReturnType<typeof prepareRunAndPage> {
 }
 
 function prepareRunAndPage(db: Db) {
+  return runAndPage(db, sql.placeholder('runId'), sql.placeholder('pageNumber')).prepare('find_run_and_page');
+}
+
+function runAndPage(db: Db, runId: number | Placeholder, pageNumber: number | Placeholder) {
   return db
     .select({ run: crawlRuns, page: crawlPages })
     .from(crawlRuns)
-    .leftJoin(crawlPages, and(eq(crawlPages.runId, crawlRuns.id), eq(crawlPages.pageNumber, sql.placeholder('pageNumber'))))
-    .where(eq(crawlRuns.id, sql.placeholder('runId')))
-    .limit(1)
-    .prepare('find_run_and_page');
+    .leftJoin(crawlPages, and(eq(crawlPages.runId, crawlRuns.id), eq(crawlPages.pageNumber, pageNumber)))
+    .where(eq(crawlRuns.id, runId))
+    .limit(1);
 }

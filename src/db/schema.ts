@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  bigserial,
   boolean,
   check,
   doublePrecision,
@@ -166,11 +167,18 @@ export const creditLedger = pgTable(
   (t) => [index('credit_ledger_key_time_idx').on(t.keyFingerprint, t.chargedAt), index('credit_ledger_run_idx').on(t.runId)],
 );
 
-/** The counts of a video each time a crawl saw it; `videos` holds only the latest. */
+/**
+ * The counts of a video each time a crawl saw it; `videos` holds only the latest. One row per
+ * video per crawl, without bound: in Postgres it is range-partitioned by month on `captured_at`
+ * (migration 0008, written by hand: drizzle has no partitioning DSL), so old history is dropped a
+ * partition at a time (`HA_SNAPSHOT_RETENTION`, see snapshot-partitions.ts). A partitioned table
+ * needs the partition column in its primary key, and on PostgreSQL before 17 it cannot have an
+ * identity column, hence a serial id.
+ */
 export const videoSnapshots = pgTable(
   'video_snapshots',
   {
-    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    id: bigserial('id', { mode: 'number' }).notNull(),
     videoId: text('video_id')
       .notNull()
       .references(() => videos.id, { onDelete: 'cascade' }),
@@ -182,7 +190,7 @@ export const videoSnapshots = pgTable(
     shareCount: counter('share_count'),
     collectCount: counter('collect_count'),
   },
-  (t) => [index('video_snapshots_video_time_idx').on(t.videoId, t.capturedAt)],
+  (t) => [primaryKey({ columns: [t.id, t.capturedAt] }), index('video_snapshots_video_time_idx').on(t.videoId, t.capturedAt)],
 );
 
 /** Hashtag names resolved through the detail endpoint, so a name costs credits once. */

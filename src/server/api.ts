@@ -33,7 +33,8 @@ const RUN_ACTIONS: Record<string, (app: App, runId: number) => Promise<unknown>>
 
 /** The JSON API under /api; bad parameters become 400s and run-state conflicts 404/409s in the server's error handler. */
 export function apiRoutes(server: FastifyInstance, app: App): void {
-  const db = app.database.db;
+  // GETs may read a replica; an action's answer comes from the primary, which it just wrote.
+  const db = app.database.reads;
 
   server.get('/api/runs', async (request) => {
     const query = parseParams(runsQuery, request.query);
@@ -50,7 +51,7 @@ export function apiRoutes(server: FastifyInstance, app: App): void {
     server.post(`/api/runs/:id/${action}`, async (request) => {
       const { id } = parseParams(runParams, request.params);
       await act(app, id);
-      return { run: await runView(db, id) };
+      return { run: await runView(app.database.db, id) };
     });
   }
 

@@ -21,8 +21,8 @@ export async function dashboardRoutes(server: FastifyInstance, app: App): Promis
 
   const panelData = async (): Promise<PanelData> => {
     const [runs, usage] = await Promise.all([
-      latestRuns(app.database.db, { limit: PANEL_RUNS }),
-      getUsage(app.database.db, app.config.plan, app.config.dailyCredits),
+      latestRuns(app.database.reads, { limit: PANEL_RUNS }),
+      getUsage(app.database.reads, app.config.plan, app.config.dailyCredits),
     ]);
     return { runs, usage, projected: projectMonth(usage) };
   };
