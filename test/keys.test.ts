@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import type { Config } from '../src/config.js';
 import { keyFingerprint } from '../src/crawlora/api-key.js';
+import { createRateLimiter } from '../src/queue/rate-limiter.js';
 import { startCrawl } from '../src/queue/start-crawl.js';
 import { expectOneLineError, runCli } from './support/cli.js';
 import { useCrawlEnvironment, usePerTestApps } from './support/environment.js';
@@ -73,12 +74,16 @@ describe('API keys refused by Crawlora', () => {
     t.sim.configure({ forbiddenKeys: ['listed-secret-key'] });
     const app = startApp({ apiKeys: ['listed-secret-key', 'other-secret-key'] });
     await app.keyStates.disable(keyFingerprint('listed-secret-key'), { status: 403, message: 'Crawlora refused the API key (403: forbidden)' });
+    // A 429 to a request sent at the starter plan's 15/min cuts that key's effective rate.
+    const limiter = createRateLimiter(app.redis, app.config.queuePrefix, () => ({ ratePerMin: 15, windowMs: 60_000 }));
+    const admission = await limiter.tryAcquire(keyFingerprint('other-secret-key'));
+    await limiter.pause(keyFingerprint('other-secret-key'), 1, admission.admitted ? admission.slot : undefined);
     const env = t.cliEnv({ HA_QUEUE_PREFIX: app.config.queuePrefix, CRAWLORA_API_KEY: 'listed-secret-key,other-secret-key', CRAWLORA_PLAN: 'starter' });
     const listed = await runCli(['keys'], env);
     expect(listed.code).toBe(0);
     const refusedLine = listed.stdout.split('\n').find((line) => line.includes(keyFingerprint('listed-secret-key')));
     expect(refusedLine).toMatch(/disabled; next probe \d{4}-.*15\/min.*refused the API key \(403: forbidden\)/);
-    expect(listed.stdout.split('\n').find((line) => line.includes(keyFingerprint('other-secret-key')))).toMatch(/active.*15\/min/);
+    expect(listed.stdout.split('\n').find((line) => line.includes(keyFingerprint('other-secret-key')))).toMatch(/active.* \d{1,2}\/min \(plan 15, cut after 429s\)/);
     expect(listed.stdout + listed.stderr).not.toContain('secret-key');
 
     const enabled = await runCli(['keys', 'enable', keyFingerprint('listed-secret-key')], env);

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config.js';
 import { keyFingerprint } from '../crawlora/api-key.js';
 import type { KeyState } from '../queue/key-states.js';
+import { readEffectiveRate } from '../queue/rate-limiter.js';
 import { configFrom, withApp } from './context.js';
 import { terminalText } from './terminal-text.js';
 
@@ -21,7 +22,8 @@ function listCommand(): Command {
     const config = configFrom(command);
     await withApp(config, async (app) => {
       const [states, settings] = await Promise.all([app.keyStates.list(config.apiKeys.map(keyFingerprint)), app.settings.refresh()]);
-      const output = states.length === 0 ? 'no API keys: set CRAWLORA_API_KEY (several comma-separated)' : renderKeys(states, settings.ratePerMin);
+      const rates = await Promise.all(states.map((state) => readEffectiveRate(app.redis, config.queuePrefix, state.fingerprint, settings.ratePerMin)));
+      const output = states.length === 0 ? 'no API keys: set CRAWLORA_API_KEY (several comma-separated)' : renderKeys(states, rates, settings.ratePerMin);
       process.stdout.write(`${terminalText(output)}\n`);
     });
   });
@@ -41,14 +43,16 @@ function enableCommand(): Command {
     });
 }
 
-export function renderKeys(states: KeyState[], ratePerMin: number): string {
+/** `rates`: each key's effective rate per minute (lower than the plan's after 429s), in the order of `states`. */
+export function renderKeys(states: KeyState[], rates: number[], planRatePerMin: number): string {
   const table = new Table({ head: ['key', 'state', 'rate', 'last refusal'], style: { head: [], border: [] } });
-  for (const state of states) {
+  for (const [index, state] of states.entries()) {
+    const rate = Math.round(rates[index] ?? planRatePerMin);
     const refusal = state.lastRefusal;
     table.push([
       state.fingerprint,
       state.disabled ? `disabled; next probe ${formatTime(state.nextProbeAt)}` : 'active',
-      `${ratePerMin}/min`,
+      rate < planRatePerMin ? `${rate}/min (plan ${planRatePerMin}, cut after 429s)` : `${rate}/min`,
       refusal ? `${formatTime(new Date(refusal.at))} ${refusal.message}` : '-',
     ]);
   }
