@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
+import { createCoverageLookup } from './coverage/lookup.js';
 import { createCrawloraClient } from './crawlora/client.js';
 import { openConfiguredDatabase, type Database } from './db/client.js';
 import { scheduleSnapshotPartitions } from './db/snapshot-partitions.js';
@@ -116,6 +117,9 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     logger: logger.child({ component: 'hashtags' }),
     settings: () => ({ ...deps.settings(), backoffCapMs: config.backoffCapMs }),
   });
+  if (config.coverageLookups) {
+    deps.coverage = createCoverageLookup({ db: database.db, redis, prefix: config.queuePrefix, resolver: hashtags, clock, logger: logger.child({ component: 'coverage' }) });
+  }
 
   return {
     config,

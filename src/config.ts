@@ -42,6 +42,8 @@ export interface Config {
   /** Incremental runs stop after this many pages in a row without a new video. */
   stalePagesLimit: number;
   concurrency: number;
+  /** HA_COVERAGE: look up the video count of hashtags crawled by id (detail endpoint, 8 credits, once a day at most). */
+  coverageLookups: boolean;
   logLevel: string;
   /** Guards the dashboard, API and /metrics; null: no auth, allowed on loopback only. */
   dashboardToken: string | null;
@@ -100,6 +102,7 @@ type ConfigSource =
   | 'HA_MAX_EMPTY_PAGES'
   | 'HA_STALE_PAGES'
   | 'HA_CONCURRENCY'
+  | 'HA_COVERAGE'
   | 'LOG_LEVEL'
   | 'DASHBOARD_TOKEN'
   | 'HA_WEBHOOK_SECRET_KEY'
@@ -169,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     maxEmptyPages: positiveInt(read('HA_MAX_EMPTY_PAGES'), 'HA_MAX_EMPTY_PAGES', 3),
     stalePagesLimit: positiveInt(read('HA_STALE_PAGES'), 'HA_STALE_PAGES', 3),
     concurrency: positiveInt(read('HA_CONCURRENCY'), 'HA_CONCURRENCY', 4),
+    coverageLookups: onOff(read('HA_COVERAGE'), 'HA_COVERAGE', true),
     logLevel,
     dashboardToken: read('DASHBOARD_TOKEN') ?? null,
     dashboardAllowedHosts: hostNames(read('DASHBOARD_ALLOWED_HOSTS'), 'DASHBOARD_ALLOWED_HOSTS'),
@@ -221,6 +225,14 @@ export function positiveInt(raw: string | undefined, name: string, fallback: num
     throw new ConfigError(`${name}: '${raw}' is not a whole number of at least 1; give one such as ${fallback || 1}`);
   }
   return value;
+}
+
+function onOff(raw: string | undefined, name: string, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  const value = raw.trim().toLowerCase();
+  if (value === 'on') return true;
+  if (value === 'off') return false;
+  throw new ConfigError(`${name}: '${raw}' is neither on nor off; give one of them`);
 }
 
 function nonNegativeInt(raw: string | undefined, name: string, fallback: number): number {

@@ -1,11 +1,15 @@
 import { and, eq, isNotNull } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { crawlPages, hashtagVideos } from '../src/db/schema.js';
+import { hashtagCoverage } from '../src/db/coverage.js';
+import { runsOfSeries } from '../src/db/runs.js';
+import { creditLedger, crawlPages, hashtagVideos } from '../src/db/schema.js';
+import { startCrawl } from '../src/queue/start-crawl.js';
 import { catalogueIds } from '../src/sim/catalogue.js';
+import { runCli } from './support/cli.js';
 import { useCrawlEnvironment } from './support/environment.js';
-import { archivedIds, crawlAndWait } from './support/runs.js';
+import { archivedIds, crawlAndWait, waitForRuns } from './support/runs.js';
 
-const t = useCrawlEnvironment({ sim: { itemsPerHashtag: 300 } });
+const t = useCrawlEnvironment({ sim: { itemsPerHashtag: 300 }, config: { coverageLookups: true } });
 const db = () => t.app.database.db;
 
 beforeEach(() => t.sim.reset());
@@ -72,5 +76,91 @@ describe('taken down or gone from the feed', () => {
     const [full] = await crawlAndWait(t.app, ['17201']);
     expect(full).toMatchObject({ status: 'completed', stopReason: 'end' });
     expect(await missingIds('17201')).toEqual([all[1]!, all[2]!].sort());
+  });
+});
+
+describe('coverage of a hashtag', () => {
+  it('a feed cut at 150 of 600 shows coverage 0.25 with the reason, the count looked up once through the detail endpoint', async () => {
+    t.sim.configure({ hashtags: { '17301': { size: 600, feedEndsAt: 150 } } });
+    const [run] = await crawlAndWait(t.app, ['17301']);
+    expect(run).toMatchObject({ status: 'completed', stopReason: 'end', pages: 5, items: 150 });
+    // Named by its items' challenges (tag17301), looked up by that name: one request, 8 credits in the ledger.
+    expect(t.sim.stats().detailRequests).toBe(1);
+    const charges = await db().select().from(creditLedger).where(and(eq(creditLedger.endpoint, 'hashtag-detail'), eq(creditLedger.hashtagId, '17301')));
+    expect(charges.map((charge) => charge.credits)).toEqual([8]);
+
+    const result = await runCli(['stats', '17301', '--json'], t.cliEnv());
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout).coverage).toMatchObject({
+      reported: 600,
+      archived: 150,
+      ratio: 0.25,
+      estimatedTotal: null,
+      fatalItems: 0,
+      explanation: 'feed ended at page 5 with hasMore false: 150 of ~600 reported',
+    });
+    const text = await runCli(['stats', '17301'], t.cliEnv());
+    expect(text.stdout).toContain('coverage     150 / ~600 (25 %); feed ended at page 5 with hasMore false: 150 of ~600 reported');
+
+    // Within the day, a second crawl looks nothing up again.
+    await crawlAndWait(t.app, ['17301']);
+    expect(t.sim.stats().detailRequests).toBe(1);
+  });
+
+  it('looks nothing up with HA_COVERAGE=off: the reported count stays unknown', async () => {
+    const app = t.newApp('off', { coverageLookups: false });
+    try {
+      app.startWorker();
+      t.sim.configure({ hashtags: { '17302': { size: 60 } } });
+      await crawlAndWait(app, ['17302']);
+      expect(t.sim.stats().detailRequests).toBe(0);
+      expect(await hashtagCoverage(db(), '17302')).toMatchObject({ reported: null, archived: 60, ratio: null, explanation: null });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('counts fatal items not archived as gaps', async () => {
+    t.sim.configure({ hashtags: { '17303': { size: 100, fatalEvery: 10 } } });
+    await crawlAndWait(t.app, ['17303']);
+    expect(await hashtagCoverage(db(), '17303')).toMatchObject({ reported: 100, archived: 90, fatalItems: 10, missing: 0 });
+  });
+});
+
+describe('crawl --passes', () => {
+  const crawlPasses = async (hashtagId: string, passes: number, minNewRatio: number) => {
+    const [first] = await startCrawl(db(), t.app.queue, { hashtagIds: [hashtagId], maxPages: null, maxItems: null, passes, minNewRatio });
+    for (let ids = [first!.id]; ; ) {
+      await waitForRuns(db(), ids, 90_000);
+      const series = await runsOfSeries(db(), ids);
+      if (series.length === ids.length) return series;
+      ids = series.map((run) => run.id);
+    }
+  };
+
+  it('six passes over a feed serving 60 % each time archive at least 97 % and estimate its size within 10 %', async () => {
+    const size = 1_000;
+    t.sim.configure({ hashtags: { '17401': { size, passFraction: 0.6 } } });
+    const series = await crawlPasses('17401', 6, 0);
+    expect(series.map((run) => [run.passNumber, run.status, run.stopReason, run.passGroup])).toEqual(
+      [1, 2, 3, 4, 5, 6].map((pass) => [pass, 'completed', 'end', series[0]!.id]),
+    );
+    const archived = await archivedIds(db(), '17401');
+    expect(archived.length).toBeGreaterThanOrEqual(0.97 * size);
+    const coverage = await hashtagCoverage(db(), '17401');
+    expect(Math.abs(coverage.estimatedTotal! - size)).toBeLessThanOrEqual(0.1 * size);
+    const last = series.at(-1)!;
+    expect(coverage.creditsPerNewVideo).toBe(last.newItems === 0 ? null : last.credits / last.newItems);
+    // Each pass listed a different part: no single pass saw everything that was archived.
+    expect(Math.max(...series.map((run) => run.items))).toBeLessThan(archived.length);
+  });
+
+  it('ends the series after a pass that adds fewer new videos than --min-new', async () => {
+    t.sim.configure({ hashtags: { '17402': { size: 120 } } });
+    const series = await crawlPasses('17402', 5, 0.01);
+    expect(series.map((run) => [run.passNumber, run.newItems])).toEqual([
+      [1, 120],
+      [2, 0],
+    ]);
   });
 });

@@ -81,6 +81,8 @@ describe('hashtag-archiver stats', () => {
           finishedAt: last.finishedAt?.toISOString() ?? null,
         },
       },
+      // Crawled by id with HA_COVERAGE=off: no reported count to hold the archive against.
+      coverage: { reported: null, archived: SIZE, ratio: null, estimatedTotal: null, fatalItems: 0, missing: 0, creditsPerNewVideo: null, explanation: null },
     });
   });
 

@@ -4,7 +4,9 @@ import { ConfigError, positiveInt } from '../config.js';
 import { InvalidInputError } from '../crawlora/errors.js';
 import { isHashtagRef, parseHashtagRef, type HashtagRef } from '../crawlora/hashtag-ref.js';
 import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
-import { CRAWL_MODES, type CrawlMode } from '../db/schema.js';
+import type { Db } from '../db/client.js';
+import { runsOfSeries } from '../db/runs.js';
+import { CRAWL_MODES, type CrawlMode, type CrawlRun } from '../db/schema.js';
 import { renderCostEstimate } from '../hashtags/cost-estimate.js';
 import { crawlCostEstimate } from '../hashtags/dry-run.js';
 import type { ResolvedRef } from '../hashtags/resolver.js';
@@ -27,7 +29,12 @@ interface CrawlFlags {
   priority?: string;
   concurrency?: string;
   dryRun?: boolean;
+  passes?: string;
+  minNew?: string;
 }
+
+/** `--min-new` unless given: a pass that grows the archive by less than 1 % ends the series. */
+export const DEFAULT_MIN_NEW_PERCENT = 1;
 
 export function crawlCommand(): Command {
   return new Command('crawl')
@@ -42,12 +49,15 @@ export function crawlCommand(): Command {
     .option('--since <date>', 'stop once a whole page is older than this date (YYYY-MM-DD or ISO 8601)')
     .option('--priority <n>', 'BullMQ priority of these runs: 1 goes first (runs without one go before all prioritized runs)')
     .option('--concurrency <n>', 'pages fetched at once by the --wait worker (HA_CONCURRENCY)')
+    .option('--passes <n>', 'crawl each hashtag n times in a row (full passes): the feed lists a different part each time; the passes estimate its true size')
+    .option('--min-new <percent>', `with --passes: stop the series after a pass that adds fewer new videos than this % of the archived ones (default ${DEFAULT_MIN_NEW_PERCENT})`)
     .option('--dry-run', 'resolve names and print what a full archive would take (pages, credits, time, against the plan); queue nothing')
     .action(async (args: string[], flags: CrawlFlags, command: Command) => {
       const refs = await hashtagRefsFrom(args, flags.fromFile);
       const maxPages = optionalInt(flags.maxPages, '--max-pages');
       const budgetCredits = optionalInt(flags.budgetCredits, '--budget-credits');
       const priority = optionalInt(flags.priority, '--priority');
+      const passes = passSeries(flags);
       const options = {
         maxPages,
         maxItems: optionalInt(flags.maxItems, '--max-items'),
@@ -55,8 +65,12 @@ export function crawlCommand(): Command {
         mode: flags.mode,
         since: flags.since === undefined ? null : parseSince(flags.since),
         trigger: 'cli',
+        ...passes,
         ...(priority === null ? {} : { priority }),
       };
+      if (passes.passes !== null && (options.maxPages !== null || options.maxItems !== null || options.budgetCredits !== null || options.mode !== 'full' || options.since !== null)) {
+        throw new InvalidInputError('--passes: each pass is a full crawl of the whole feed; drop --max-pages, --max-items, --budget-credits, --since and --mode incremental');
+      }
       const config = requireApiKey(configFrom(command, { HA_CONCURRENCY: flags.concurrency }));
       const allCompleted = await withApp(config, async (app) => {
         // The pace and caps in force now, in case `plan set` changed them since start-up.
@@ -77,12 +91,22 @@ export function crawlCommand(): Command {
           : `queued ${runs.length} runs (#${runs[0]!.id} to #${runs.at(-1)!.id})\n`);
         if (!flags.wait) return true;
         app.startWorker();
-        const finished = await watchRuns(app.database.db, runs.map((run) => run.id));
+        const finished = await watchSeries(app.database.db, runs.map((run) => run.id));
         process.stdout.write(`${terminalText(renderRunsTable(finished))}\n`);
         return finished.every((run) => run.status === 'completed');
       });
       if (!allCompleted) process.exitCode = 1;
     });
+}
+
+/** Until every run and every pass it started has ended: a pass that completes has already added the next one. */
+async function watchSeries(db: Db, runIds: number[]): Promise<CrawlRun[]> {
+  for (let ids = runIds; ; ) {
+    const finished = await watchRuns(db, ids);
+    const series = await runsOfSeries(db, ids);
+    if (series.length === ids.length) return finished;
+    ids = series.map((run) => run.id);
+  }
 }
 
 /** Every hashtag is checked before anything is resolved, so a typo costs nothing. */
@@ -111,6 +135,18 @@ function uniqueById(hashtags: ResolvedRef[]): ResolvedRef[] {
     seen.add(hashtag.id);
     return true;
   });
+}
+
+/** --passes and --min-new as the runs store them; a series of one pass is a plain crawl. */
+function passSeries(flags: CrawlFlags): { passes: number | null; minNewRatio: number | null } {
+  const passes = optionalInt(flags.passes, '--passes');
+  if (flags.minNew !== undefined && passes === null) throw new InvalidInputError('--min-new: only means something with --passes N; add it or drop --min-new');
+  if (passes === null || passes === 1) return { passes: null, minNewRatio: null };
+  const percent = flags.minNew === undefined ? DEFAULT_MIN_NEW_PERCENT : Number(flags.minNew);
+  if (flags.minNew !== undefined && (!/^\d+(\.\d+)?$/.test(flags.minNew.trim()) || percent > 100)) {
+    throw new InvalidInputError(`--min-new: '${flags.minNew}' is not a percentage from 0 to 100; give one such as ${DEFAULT_MIN_NEW_PERCENT}`);
+  }
+  return { passes, minNewRatio: percent / 100 };
 }
 
 function optionalInt(raw: string | undefined, flag: string): number | null {

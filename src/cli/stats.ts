@@ -4,6 +4,7 @@ import { parseHashtagRef } from '../crawlora/hashtag-ref.js';
 import { hashtagStats, requireArchived, TOP_VIDEOS, type HashtagStats } from '../db/hashtag-stats.js';
 import { RUN_STATUSES } from '../db/schema.js';
 import { cachedHashtagIds } from '../hashtags/lookup.js';
+import { coverageCell, type Coverage } from '../coverage/coverage.js';
 import { configFrom, withDatabase } from './context.js';
 import { terminalText } from './terminal-text.js';
 
@@ -42,6 +43,7 @@ export function renderHashtagStats(stats: HashtagStats): string {
     `last seen    ${stats.lastSeenAt?.toISOString() ?? '-'}`,
     `total plays  ${number(stats.totalPlays)}`,
     `runs         ${number(runs.total)}${statusCounts.length > 0 ? ` (${statusCounts.join(', ')})` : ''}${lastRun}`,
+    ...coverageLines(stats.coverage),
   ];
   if (stats.topVideos.length === 0) return lines.join('\n');
   const table = new Table({ head: ['video', 'author', 'plays', 'description'], style: { head: [], border: [] } });
@@ -54,6 +56,18 @@ export function renderHashtagStats(stats: HashtagStats): string {
     ]);
   }
   return [...lines, '', `top ${stats.topVideos.length} videos by plays`, table.toString()].join('\n');
+}
+
+/** What the archive holds against what the hashtag reports, and where the rest went. */
+export function coverageLines(coverage: Coverage): string[] {
+  const number = (value: number) => value.toLocaleString('en-US');
+  const lines = [`coverage     ${coverageCell(coverage)}${coverage.explanation ? `; ${coverage.explanation}` : ''}`];
+  if (coverage.estimatedTotal !== null) {
+    const cost = coverage.creditsPerNewVideo === null ? 'the last pass found no new video' : `the last pass cost ${coverage.creditsPerNewVideo.toFixed(2)} credits a new video`;
+    lines.push(`estimated    ~${number(coverage.estimatedTotal)} videos in the feed (capture–recapture over repeated passes); ${cost}`);
+  }
+  lines.push(`gaps         ${number(coverage.fatalItems)} listed but not loaded (fatal items), ${number(coverage.missing)} no longer listed (missing since the last full crawl)`);
+  return lines;
 }
 
 /** One line of at most `maxChars` user-perceived characters: an emoji is never cut in half. */

@@ -1,6 +1,8 @@
 import { desc, eq, sql } from 'drizzle-orm';
 import { InvalidInputError } from '../crawlora/errors.js';
+import type { Coverage } from '../coverage/coverage.js';
 import type { Db } from './client.js';
+import { hashtagCoverage } from './coverage.js';
 import { crawlRuns, hashtagVideos, RUN_STATUSES, videos, type RunStatus } from './schema.js';
 
 export interface TopVideo {
@@ -32,6 +34,7 @@ export interface HashtagStats {
   /** Most played first; ties by video id. */
   topVideos: TopVideo[];
   runs: { total: number; byStatus: Record<RunStatus, number>; last: LastRun | null };
+  coverage: Coverage;
 }
 
 export const TOP_VIDEOS = 10;
@@ -113,5 +116,6 @@ export async function hashtagStats(db: Db, hashtagId: string): Promise<HashtagSt
     totalPlays: summary?.totalPlays ?? 0,
     topVideos,
     runs: { total: counts.reduce((sum, { count }) => sum + count, 0), byStatus, last: last ?? null },
+    coverage: await hashtagCoverage(db, hashtagId),
   };
 }

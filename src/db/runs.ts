@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, or, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { firstMissingPage } from './pages.js';
 import { crawlPages, crawlRuns, type CrawlRun, type RunStatus } from './schema.js';
@@ -7,11 +7,25 @@ export const FINISHED_STATUSES: readonly RunStatus[] = ['completed', 'failed', '
 /** The states `resume` takes a run from. */
 export const REOPENABLE_STATUSES: readonly RunStatus[] = ['failed', 'paused', 'cancelled'];
 
-export type NewRun = Pick<typeof crawlRuns.$inferInsert, 'hashtagId' | 'maxPages' | 'maxItems' | 'mode' | 'since' | 'stalePagesLimit' | 'budgetCredits' | 'trigger'>;
+export type NewRun = Pick<
+  typeof crawlRuns.$inferInsert,
+  'hashtagId' | 'maxPages' | 'maxItems' | 'mode' | 'since' | 'stalePagesLimit' | 'budgetCredits' | 'trigger' | 'passes' | 'minNewRatio'
+>;
 
+/** Runs with `passes` are the first pass of their series: numbered 1, their own id as pass_group. */
 export async function createRuns(db: Db, runs: NewRun[]): Promise<CrawlRun[]> {
   if (runs.length === 0) return [];
-  return db.insert(crawlRuns).values(runs).returning();
+  if (runs.every((run) => run.passes == null)) return db.insert(crawlRuns).values(runs).returning();
+  return db.transaction(async (tx) => {
+    const created = await tx
+      .insert(crawlRuns)
+      .values(runs.map((run) => (run.passes == null ? run : { ...run, passNumber: 1 })))
+      .returning();
+    const firstPasses = created.filter((run) => run.passNumber === 1).map((run) => run.id);
+    const grouped = await tx.update(crawlRuns).set({ passGroup: sql`${crawlRuns.id}` }).where(inArray(crawlRuns.id, firstPasses)).returning();
+    const byId = new Map(grouped.map((run) => [run.id, run]));
+    return created.map((run) => byId.get(run.id) ?? run);
+  });
 }
 
 export async function getRun(db: Db, runId: number): Promise<CrawlRun | undefined> {
@@ -22,6 +36,17 @@ export async function getRun(db: Db, runId: number): Promise<CrawlRun | undefine
 export async function getRuns(db: Db, runIds: number[]): Promise<CrawlRun[]> {
   if (runIds.length === 0) return [];
   return db.select().from(crawlRuns).where(inArray(crawlRuns.id, runIds)).orderBy(crawlRuns.id);
+}
+
+/** These runs and every other pass of their `--passes` series, oldest first. */
+export async function runsOfSeries(db: Db, runIds: number[]): Promise<CrawlRun[]> {
+  if (runIds.length === 0) return [];
+  const groups = db.select({ group: crawlRuns.passGroup }).from(crawlRuns).where(and(inArray(crawlRuns.id, runIds), isNotNull(crawlRuns.passGroup)));
+  return db
+    .select()
+    .from(crawlRuns)
+    .where(or(inArray(crawlRuns.id, runIds), inArray(crawlRuns.passGroup, groups)))
+    .orderBy(crawlRuns.id);
 }
 
 export async function listRuns(db: Db, limit: number): Promise<CrawlRun[]> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import pRetry from 'p-retry';
+import type { CoverageLookup } from '../coverage/lookup.js';
 import type { CrawloraClient } from '../crawlora/client.js';
 import { BadKeyError, CrawloraError, InvalidInputError, RateLimitedError, UpstreamError } from '../crawlora/errors.js';
 import { interpretHashtagPage, type HashtagPage } from '../crawlora/interpret.js';
@@ -42,6 +43,8 @@ export interface PageJobDeps {
   shutdown?: AbortSignal;
   /** Read at every job, so a changed plan or rate reaches running workers. */
   settings: () => PageJobSettings;
+  /** Looks up a hashtag's reported count after its run's first page (HA_COVERAGE); none: never. */
+  coverage?: CoverageLookup;
 }
 
 export interface PageJobSettings extends CreditCaps {
@@ -175,6 +178,7 @@ async function pageJob(job: Job<PageJobData>, token: string | undefined, deps: P
     log.debug({ hashtagId: data.hashtagId, reason: decision.reason }, 'run reached its end');
   }
   if (result.nextPass) await enqueuePage(deps.queue, firstPageJob(result.nextPass, data.priority));
+  if (data.pageNumber === 0) await deps.coverage?.afterFirstPage(data.hashtagId, items);
   await released;
   return 'committed';
 }

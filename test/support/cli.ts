@@ -37,6 +37,8 @@ export function cliEnv(target: { databaseUrl: string; queuePrefix: string; baseU
   return {
     DATABASE_URL: target.databaseUrl,
     HA_QUEUE_PREFIX: target.queuePrefix,
+    // Tests count requests and credits exactly; the coverage tests turn the lookups back on.
+    HA_COVERAGE: 'off',
     ...(target.baseUrl === undefined ? {} : { CRAWLORA_BASE_URL: target.baseUrl }),
     ...extra,
   };

@@ -116,6 +116,8 @@ export function testConfig(overrides: Partial<Config> & Pick<Config, 'databaseUr
     concurrency: 4,
     // Files share a database across queue prefixes; a reconciler would adopt other prefixes' runs.
     reconcileEveryMs: 3_600_000,
+    // Tests count requests and credits exactly; the coverage tests turn the lookups back on.
+    coverageLookups: false,
     ...overrides,
   };
 }
