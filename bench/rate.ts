@@ -127,6 +127,8 @@ async function main(): Promise<void> {
           REDIS_URL: SERVICES.redisUrl,
           HA_QUEUE_PREFIX: prefix.prefix,
           HA_CONCURRENCY: String(CONCURRENCY),
+          // Requests and credits are counted against pages alone: no hashtag count lookups.
+          HA_COVERAGE: 'off',
           LOG_LEVEL: 'warn',
         }),
       );

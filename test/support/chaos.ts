@@ -68,6 +68,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     CRAWLORA_PLAN: 'enterprise',
     CRAWLORA_RATE_PER_MIN: '1000000',
     HA_CONCURRENCY: '1',
+    // Requests and credits are counted against pages alone: no hashtag count lookups.
+    HA_COVERAGE: 'off',
     HA_JOB_LOCK_MS: '2000',
     HA_RECONCILE_EVERY_MS: '3000',
     // Bounds a request in flight, hence the wait before jobs lost with Redis's data are re-added.
