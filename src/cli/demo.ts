@@ -5,6 +5,7 @@ import { runMigrations } from '../db/migrate.js';
 import { hashtagVideos, videos } from '../db/schema.js';
 import { startCrawl } from '../queue/start-crawl.js';
 import { startSimulator, type SimulatorHandle } from '../sim/server.js';
+import { arrivalRatePerMin } from '../sim/stats.js';
 import { configFrom, withApp } from './context.js';
 import { renderRunsTable } from './runs-table.js';
 import { watchRuns } from './watch-runs.js';
@@ -55,6 +56,10 @@ export function demoCommand(): Command {
           if (sim) {
             const stats = sim.stats();
             process.stdout.write(`\nsimulator saw ${stats.requests} requests (${JSON.stringify(stats.byStatus)}), charged ${stats.creditsTotal} credits\n`);
+            const keptPerMin = arrivalRatePerMin(stats.pageRequests.map((request) => request.atMs));
+            if (keptPerMin !== null) {
+              process.stdout.write(`paced at ${keptPerMin.toFixed(1)} requests/min against the plan's ${config.ratePerMin}\n`);
+            }
           }
           process.stdout.write(`\nsee all runs: npx hashtag-archiver runs\n`);
           if (finished!.status !== 'completed') process.exitCode = 1;

@@ -38,6 +38,16 @@ export interface SimStats {
 
 const KEY_PREFIX_CHARS = 8;
 
+/**
+ * The pace a client kept: requests a minute from the first arrival to the last (n arrivals span
+ * n − 1 intervals). Null under two arrivals, which have no pace.
+ */
+export function arrivalRatePerMin(arrivalsMs: readonly number[]): number | null {
+  if (arrivalsMs.length < 2) return null;
+  const spanMs = Math.max(...arrivalsMs) - Math.min(...arrivalsMs);
+  return spanMs === 0 ? Number.POSITIVE_INFINITY : ((arrivalsMs.length - 1) * 60_000) / spanMs;
+}
+
 export class StatsRecorder {
   private requests = 0;
   private byStatus = new Map<number, number>();
