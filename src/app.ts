@@ -75,7 +75,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
   const keyStates = createKeyStates(redis, config.queuePrefix, config.keyProbeEveryMs);
   const clock = options.clock ?? (() => new Date());
   const schedules = createSchedulesQueue(redis, config.queuePrefix);
-  const webhooks = createWebhookService(redis, database.db, config.queuePrefix, config.webhooks, logger.child({ component: 'webhooks' }));
+  const webhooks = createWebhookService(redis, database.db, { prefix: config.queuePrefix, jobLockMs: config.jobLockMs }, config.webhooks, logger.child({ component: 'webhooks' }));
   const workers: Array<PageWorker | ScheduleWorker> = [];
   let stopReconciler: (() => void) | undefined;
   let stopChargeFlush: (() => void) | undefined;

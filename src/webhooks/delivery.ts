@@ -78,12 +78,15 @@ export type DeliveryWorker = Worker<DeliveryJobData, DeliveryOutcome>;
 /** Deliveries wait on remote endpoints, not on us: a handful at once per process keeps one slow receiver from holding up the rest. */
 const DELIVERY_CONCURRENCY = 8;
 
-export function createDeliveryWorker(connection: Redis, prefix: string, deps: DeliveryDeps): DeliveryWorker {
+/** `jobLockMs`: a delivery whose worker died is taken over after about 1.5 × this (HA_JOB_LOCK_MS, as for pages). */
+export function createDeliveryWorker(connection: Redis, options: { prefix: string; jobLockMs: number }, deps: DeliveryDeps): DeliveryWorker {
   const worker = new Worker<DeliveryJobData, DeliveryOutcome>(WEBHOOKS_QUEUE, (job) => deliverMessage(job.data.messageId, deps), {
     connection,
-    prefix,
+    prefix: options.prefix,
     concurrency: DELIVERY_CONCURRENCY,
     autorun: false,
+    lockDuration: options.jobLockMs,
+    stalledInterval: Math.max(1_000, Math.floor(options.jobLockMs / 2)),
     settings: {
       backoffStrategy: (attemptsMade, type) => (type === WEBHOOK_BACKOFF ? retryDelayMs(attemptsMade, deps.policy) : 0),
     },

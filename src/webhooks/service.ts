@@ -22,7 +22,8 @@ export interface WebhookService {
   close(): Promise<void>;
 }
 
-export function createWebhookService(redis: Redis, db: Db, prefix: string, config: WebhookConfig, logger: Logger): WebhookService {
+export function createWebhookService(redis: Redis, db: Db, options: { prefix: string; jobLockMs: number }, config: WebhookConfig, logger: Logger): WebhookService {
+  const { prefix } = options;
   const queue = createWebhooksQueue(redis, prefix);
   const sender = createSender({ timeoutMs: config.timeoutMs, allowPrivate: config.allowPrivate });
   const deps: DeliveryDeps = { db, sender, sealKey: sealKeySource(redis, prefix, config.secretKey), policy: config, logger };
@@ -34,7 +35,7 @@ export function createWebhookService(redis: Redis, db: Db, prefix: string, confi
     deps,
     start() {
       if (started) return started;
-      const worker = createDeliveryWorker(redis, prefix, deps);
+      const worker = createDeliveryWorker(redis, options, deps);
       worker.run().catch((err: unknown) => logger.error({ err }, 'webhook worker stopped on an error'));
       started = { relay: startRelay(db, queue, config.relayEveryMs, logger.child({ component: 'webhook-relay' })), worker };
       return started;

@@ -6,15 +6,15 @@ import { Webhook } from 'standardwebhooks';
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
   body: string;
-  /** The status this receiver answered. */
-  answered: number;
+  /** The status this receiver answered; 'hung' for a request it never answered. */
+  answered: number | 'hung';
 }
 
 export interface WebhookReceiver {
   url: string;
   received: ReceivedWebhook[];
-  /** The status to answer the n-th request with (n from 1); 204 unless set. */
-  answerWith(statusFor: (n: number) => number): void;
+  /** The status to answer the n-th request with (n from 1), or 'hang' to never answer it; 204 unless set. */
+  answerWith(statusFor: (n: number) => number | 'hang'): void;
   /** Waits until `count` requests have arrived; throws after `timeoutMs`. */
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedWebhook[]>;
   close(): Promise<void>;
@@ -23,14 +23,14 @@ export interface WebhookReceiver {
 /** A receiver on 127.0.0.1 that records every request, as a user's endpoint would see it. */
 export async function startReceiver(): Promise<WebhookReceiver> {
   const received: ReceivedWebhook[] = [];
-  let statusFor: (n: number) => number = () => 204;
+  let statusFor: (n: number) => number | 'hang' = () => 204;
   const server = createServer((request, response) => {
     let body = '';
     request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
     request.on('end', () => {
-      const answered = statusFor(received.length + 1);
-      received.push({ headers: request.headers, body, answered });
-      response.writeHead(answered).end();
+      const answer = statusFor(received.length + 1);
+      received.push({ headers: request.headers, body, answered: answer === 'hang' ? 'hung' : answer });
+      if (answer !== 'hang') response.writeHead(answer).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -49,7 +49,11 @@ export async function startReceiver(): Promise<WebhookReceiver> {
       }
       return received;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
