@@ -11,6 +11,7 @@ import { hashtagVideosPage } from './hashtag-videos.js';
 import { parseParams, wholeNumber } from './params.js';
 import { latestRuns, runView } from './runs-view.js';
 import { projectMonth } from './usage-projection.js';
+import { webhookRoutes } from './webhooks-api.js';
 
 const runsQuery = z.object({
   limit: wholeNumber(1, 500).optional(),
@@ -73,4 +74,6 @@ export function apiRoutes(server: FastifyInstance, app: App): void {
     const query = parseParams(activityQuery, request.query);
     return readActivity(app.redis, app.config.queuePrefix, query.minutes ?? 60);
   });
+
+  webhookRoutes(server, app);
 }

@@ -15,6 +15,7 @@ import { dashboardRoutes } from './dashboard.js';
 import { healthRoutes } from './health.js';
 import { metricsRoute } from './metrics.js';
 import { BadParameterError } from './params.js';
+import { WebhookInputError } from '../webhooks/errors.js';
 
 /** A set of routes; a server is auth and health checks plus the parts it is given. */
 export type ServerPart = (server: FastifyInstance, app: App) => void | Promise<void>;
@@ -86,6 +87,7 @@ export async function startServer(app: App, options: ServerOptions): Promise<Run
 /** Every error leaves as `{error}` JSON: the caller's mistakes with their own status, ours as a 500 whose details stay in the log. */
 function answerError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (err instanceof BadParameterError || err instanceof InvalidInputError) return reply.code(400).send({ error: err.message });
+  if (err instanceof WebhookInputError) return reply.code(err.status === 'not-found' ? 404 : 400).send({ error: err.message });
   if (err instanceof RunStateError) return reply.code(err.status === 'not-found' ? 404 : 409).send({ error: err.message });
   const status = err.statusCode ?? 500;
   if (status < 500) return reply.code(status).send({ error: err.message });
