@@ -4,8 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import type { Config } from '../src/config.js';
 import { createRuns, pauseRun } from '../src/db/runs.js';
-import { webhookDeliveries, webhookMessages, type WebhookEvent } from '../src/db/schema.js';
-import { addWebhook } from '../src/webhooks/admin.js';
+import { hashtags, webhookDeliveries, webhookMessages, type WebhookEvent } from '../src/db/schema.js';
+import { addWebhook, testWebhook, webhookViews } from '../src/webhooks/admin.js';
 import { useCrawlEnvironment, usePerTestApps } from './support/environment.js';
 import { startCrawl } from '../src/queue/start-crawl.js';
 import { crawlAndWait, pollRun } from './support/runs.js';
@@ -153,4 +153,50 @@ describe('webhooks on real Redis, Postgres and a receiver on loopback', () => {
     expect(bodies[0]!.data).toMatchObject({ runId: run!.id, status: 'running', pages: 4, credits: 32, budgetCredits: 32 });
     expect(bodies[1]!.data).toMatchObject({ runId: run!.id, status: 'paused', stopReason: 'budget', credits: 32 });
   });
+
+  it('coverage.low fires for a completed full crawl that archived less than the endpoint\'s share of the reported count, with the coverage', async () => {
+    const app = workerApp();
+    await app.database.db.insert(hashtags).values([
+      { id: '5401', name: 'lowcov', videoCount: 1_000 },
+      { id: '5402', name: 'fullcov', videoCount: 160 },
+    ]);
+    const { webhook } = await subscribe(app, ['coverage.low']);
+    const runs = await crawlAndWait(app, ['5401', '5402', '5403']);
+    expect(runs.map((run) => run.status)).toEqual(['completed', 'completed', 'completed']);
+    const messages = await settledMessages(app);
+    expect(messages.map((message) => [message.webhookId, message.type, message.runId])).toEqual([[webhook.id, 'coverage.low', runs[0]!.id]]);
+    const [body] = (await receiver.waitFor(1)).map((received) => JSON.parse(received.body));
+    expect(body).toMatchObject({
+      type: 'coverage.low',
+      data: { runId: runs[0]!.id, hashtagId: '5401', hashtagName: 'lowcov', status: 'completed', items: 150, coverage: { reported: 1_000, archived: 150, ratio: 0.15 } },
+    });
+  });
+
+  it('gives up an event after the retry period, disables an endpoint that failed all along with a clear reason, and a good ping enables it again', async () => {
+    const app = workerApp({ retryForMs: 300 });
+    const { webhook } = await subscribe(app, ['run.completed']);
+    receiver.answerWith(() => 500);
+    await crawlAndWait(app, ['5501']);
+    const [message] = await settledMessages(app);
+    expect(message!.deliveredAt).toBeNull();
+    expect(message!.gaveUpAt).not.toBeNull();
+    expect(message!.attempts).toBeGreaterThanOrEqual(3);
+    expect(receiver.received.length).toBe(message!.attempts);
+    const [disabled] = await webhookViews(app.database.db);
+    expect(disabled).toMatchObject({ id: webhook.id, consecutiveFailures: message!.attempts, lastStatus: 'HTTP 500' });
+    expect(disabled!.disabledAt).not.toBeNull();
+    expect(disabled!.disabledReason).toMatch(
+      new RegExp(`^every delivery failed for 300 ms since .+ \\(last: HTTP 500\\); fix the endpoint, then 'hashtag-archiver webhook test ${webhook.id}' enables it again$`),
+    );
+
+    // A disabled endpoint is not sent new events.
+    await crawlAndWait(app, ['5502']);
+    await sleep(200);
+    expect(await app.database.db.select().from(webhookMessages)).toHaveLength(1);
+
+    receiver.answerWith(() => 204);
+    expect(await testWebhook(app.webhooks, webhook.id)).toMatchObject({ succeeded: true, responseCode: 204 });
+    expect((await webhookViews(app.database.db))[0]).toMatchObject({ disabledAt: null, disabledReason: null, consecutiveFailures: 0, failingSince: null, lastStatus: 'ok 204' });
+  });
 });
+

@@ -40,9 +40,7 @@ export async function deliverMessage(messageId: string, deps: DeliveryDeps): Pro
   }
   const log = deps.logger.child({ webhookId: webhook.id, messageId, type: message.type });
   const attempt = await attemptOnce(message, webhook, deps);
-  const ageMs = Date.now() - message.createdAt.getTime();
-  const longestNextDelayMs = retryDelayMs(message.attempts + 1, deps.policy, () => 0);
-  const abandon = !attempt.succeeded && (attempt.final || !shouldRetry(ageMs, longestNextDelayMs, deps.policy));
+  const abandon = !attempt.succeeded && (attempt.final || !shouldRetry(Date.now() - message.createdAt.getTime(), deps.policy));
   const recorded = await recordAttempt(deps.db, messageId, webhook.id, { ...attempt, giveUp: abandon }, deps.policy);
   if (attempt.succeeded) {
     log.debug({ attempt: recorded.attempt, responseCode: attempt.responseCode, durationMs: attempt.durationMs }, 'webhook delivered');

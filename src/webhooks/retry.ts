@@ -16,9 +16,13 @@ export function retryDelayMs(failures: number, policy: Pick<RetryPolicy, 'backof
   return Math.max(1, Math.round(delay * (1 - random() / 4)));
 }
 
-/** Whether a failed event gets another try: only while the try would still come within retryForMs of the event. */
-export function shouldRetry(eventAgeMs: number, nextDelayMs: number, policy: Pick<RetryPolicy, 'retryForMs'>): boolean {
-  return eventAgeMs + nextDelayMs <= policy.retryForMs;
+/**
+ * Whether a failed event gets another try: while it is younger than retryForMs. The last try
+ * comes after that by at most one backoff, and finds an endpoint that failed all along failing
+ * for the whole period, so it is disabled (healthAfterAttempt) just as the event is given up.
+ */
+export function shouldRetry(eventAgeMs: number, policy: Pick<RetryPolicy, 'retryForMs'>): boolean {
+  return eventAgeMs < policy.retryForMs;
 }
 
 export interface EndpointHealth {

@@ -128,7 +128,7 @@ export async function recordAttempt(
         ...(disabledNow
           ? {
               disabledAt: now,
-              disabledReason: `every delivery failed for ${formatHours(policy.retryForMs)} since ${health.failingSince!.toISOString()} (last: ${outcome.error}); fix the endpoint, then 'hashtag-archiver webhook test ${webhookId}' enables it again`,
+              disabledReason: `every delivery failed for ${formatDuration(policy.retryForMs)} since ${health.failingSince!.toISOString()} (last: ${outcome.error}); fix the endpoint, then 'hashtag-archiver webhook test ${webhookId}' enables it again`,
             }
           : {}),
       })
@@ -145,7 +145,7 @@ export async function giveUp(db: Db, messageId: string): Promise<void> {
     .where(and(eq(webhookMessages.id, messageId), isNull(webhookMessages.deliveredAt), isNull(webhookMessages.gaveUpAt)));
 }
 
-function formatHours(ms: number): string {
-  const hours = ms / 3_600_000;
-  return hours >= 1 ? `${Number(hours.toFixed(1))} h` : `${Math.round(ms / 1000)} s`;
+function formatDuration(ms: number): string {
+  if (ms >= 3_600_000) return `${Number((ms / 3_600_000).toFixed(1))} h`;
+  return ms >= 1_000 ? `${Math.round(ms / 1_000)} s` : `${ms} ms`;
 }
