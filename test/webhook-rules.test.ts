@@ -68,14 +68,34 @@ describe('webhook retries and endpoint health', () => {
     expect(tries).toBeLessThan(40);
   });
 
-  it('disables an endpoint only once every try failed for the whole retry period; a success resets it', () => {
-    const start = new Date('2026-01-01T00:00:00Z');
-    const first = healthAfterAttempt({ failingSince: null, consecutiveFailures: 0 }, false, start, policy);
-    expect(first).toEqual({ failingSince: start, consecutiveFailures: 1, disable: false });
-    const almost = healthAfterAttempt(first, false, new Date(start.getTime() + policy.retryForMs - 1), policy);
-    expect(almost).toMatchObject({ failingSince: start, consecutiveFailures: 2, disable: false });
-    expect(healthAfterAttempt(almost, false, new Date(start.getTime() + policy.retryForMs), policy).disable).toBe(true);
-    expect(healthAfterAttempt(almost, true, new Date(start.getTime() + policy.retryForMs), policy)).toEqual({ failingSince: null, consecutiveFailures: 0, disable: false });
+  it('disables an endpoint only once it could not take an event for the whole retry period; a success resets it', () => {
+    const eventAt = new Date('2026-01-01T00:00:00Z');
+    const later = (ms: number) => new Date(eventAt.getTime() + ms);
+    const first = healthAfterAttempt({ failingSince: null, consecutiveFailures: 0 }, { succeeded: false, eventAt }, later(50), policy);
+    expect(first).toEqual({ failingSince: eventAt, consecutiveFailures: 1, disable: false });
+    // A newer event failing keeps the older one's time; the period runs from the oldest failure.
+    const almost = healthAfterAttempt(first, { succeeded: false, eventAt: later(1_000) }, later(policy.retryForMs - 1), policy);
+    expect(almost).toMatchObject({ failingSince: eventAt, consecutiveFailures: 2, disable: false });
+    expect(healthAfterAttempt(almost, { succeeded: false, eventAt: later(5_000) }, later(policy.retryForMs), policy).disable).toBe(true);
+    expect(healthAfterAttempt(almost, { succeeded: true, eventAt }, later(policy.retryForMs), policy)).toEqual({ failingSince: null, consecutiveFailures: 0, disable: false });
+  });
+
+  it('the try that gives an event up is the one that disables an endpoint failing all along', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10 * 60_000 }), fc.array(fc.integer({ min: 1, max: policy.backoffCapMs }), { minLength: 1, maxLength: 60 }), (firstTryMs, delays) => {
+        const eventAt = new Date(0);
+        let health = { failingSince: null as Date | null, consecutiveFailures: 0 };
+        let ageMs = firstTryMs;
+        for (const delay of delays) {
+          const after = healthAfterAttempt(health, { succeeded: false, eventAt }, new Date(ageMs), policy);
+          if (after.disable !== !shouldRetry(ageMs, policy)) return false;
+          if (after.disable) return true;
+          health = after;
+          ageMs += delay;
+        }
+        return true;
+      }),
+    );
   });
 });
 

@@ -240,7 +240,7 @@ export const webhooks = pgTable('webhooks', {
   coverageBelow: doublePrecision('coverage_below').notNull().default(0.5),
   secretSealed: text('secret_sealed').notNull(),
   createdAt: ts('created_at').notNull().defaultNow(),
-  /** First failed attempt since the last success; the endpoint is disabled once this is a day old. */
+  /** When the oldest event it failed to take since its last success happened; disabled once this is a day old. */
   failingSince: ts('failing_since'),
   consecutiveFailures: integer('consecutive_failures').notNull().default(0),
   lastAttemptAt: ts('last_attempt_at'),

@@ -40,22 +40,23 @@ export async function deliverMessage(messageId: string, deps: DeliveryDeps): Pro
   }
   const log = deps.logger.child({ webhookId: webhook.id, messageId, type: message.type });
   const attempt = await attemptOnce(message, webhook, deps);
-  const abandon = !attempt.succeeded && (attempt.final || !shouldRetry(Date.now() - message.createdAt.getTime(), deps.policy));
-  const recorded = await recordAttempt(deps.db, messageId, webhook.id, { ...attempt, giveUp: abandon }, deps.policy);
+  const now = new Date();
+  const abandon = !attempt.succeeded && (attempt.final || !shouldRetry(now.getTime() - message.createdAt.getTime(), deps.policy));
+  const recorded = await recordAttempt(deps.db, message, { ...attempt, giveUp: abandon }, now, deps.policy);
   if (attempt.succeeded) {
     log.debug({ attempt: recorded.attempt, responseCode: attempt.responseCode, durationMs: attempt.durationMs }, 'webhook delivered');
     return 'delivered';
   }
-  log.warn({ attempt: recorded.attempt, responseCode: attempt.responseCode, error: attempt.error, givingUp: abandon || recorded.disabledNow }, 'webhook delivery failed');
-  if (recorded.disabledNow) log.error({ error: attempt.error }, 'webhook endpoint disabled: every delivery failed for the whole retry period');
-  if (abandon || recorded.disabledNow) throw new UnrecoverableError(`webhook ${webhook.id}: ${attempt.error}; giving up on ${messageId}`);
+  log.warn({ attempt: recorded.attempt, responseCode: attempt.responseCode, error: attempt.error, givingUp: recorded.settled }, 'webhook delivery failed');
+  if (recorded.disabledNow) log.error({ error: attempt.error }, 'webhook endpoint disabled: it could not take an event for the whole retry period');
+  if (recorded.settled) throw new UnrecoverableError(`webhook ${webhook.id}: ${attempt.error}; giving up on ${messageId}`);
   throw new DeliveryFailedError(`webhook ${webhook.id}: ${attempt.error}`);
 }
 
 /** `webhook test`: a `ping` sent now, recorded like any attempt, never retried. */
 export async function sendNow(message: WebhookMessage, webhook: Webhook, deps: DeliveryDeps): Promise<DeliveryAttempt> {
   const attempt = await attemptOnce(message, webhook, deps);
-  await recordAttempt(deps.db, message.id, webhook.id, { ...attempt, giveUp: !attempt.succeeded }, deps.policy);
+  await recordAttempt(deps.db, message, { ...attempt, giveUp: !attempt.succeeded }, new Date(), deps.policy);
   return attempt;
 }
 

@@ -18,27 +18,36 @@ export function retryDelayMs(failures: number, policy: Pick<RetryPolicy, 'backof
 
 /**
  * Whether a failed event gets another try: while it is younger than retryForMs. The last try
- * comes after that by at most one backoff, and finds an endpoint that failed all along failing
- * for the whole period, so it is disabled (healthAfterAttempt) just as the event is given up.
+ * comes after that by at most one backoff; an endpoint that failed all along is disabled by it
+ * (healthAfterAttempt).
  */
 export function shouldRetry(eventAgeMs: number, policy: Pick<RetryPolicy, 'retryForMs'>): boolean {
   return eventAgeMs < policy.retryForMs;
 }
 
 export interface EndpointHealth {
-  /** First failed try since the last success; null while it works. */
+  /** When the oldest event it failed to take since its last success happened; null while it works. */
   failingSince: Date | null;
   consecutiveFailures: number;
 }
 
 export interface HealthAfterAttempt extends EndpointHealth {
-  /** Every try failed for retryForMs: stop sending to it. */
+  /** It could not take an event for retryForMs: stop sending to it. */
   disable: boolean;
 }
 
-export function healthAfterAttempt(before: EndpointHealth, succeeded: boolean, now: Date, policy: Pick<RetryPolicy, 'retryForMs'>): HealthAfterAttempt {
-  if (succeeded) return { failingSince: null, consecutiveFailures: 0, disable: false };
-  const failingSince = before.failingSince ?? now;
+/**
+ * Failing is counted from the failed event's own time, so the try that gives an event up
+ * (shouldRetry) is the one that finds its endpoint failing for the whole period.
+ */
+export function healthAfterAttempt(
+  before: EndpointHealth,
+  attempt: { succeeded: boolean; eventAt: Date },
+  now: Date,
+  policy: Pick<RetryPolicy, 'retryForMs'>,
+): HealthAfterAttempt {
+  if (attempt.succeeded) return { failingSince: null, consecutiveFailures: 0, disable: false };
+  const failingSince = before.failingSince !== null && before.failingSince < attempt.eventAt ? before.failingSince : attempt.eventAt;
   return {
     failingSince,
     consecutiveFailures: before.consecutiveFailures + 1,

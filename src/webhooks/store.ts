@@ -77,63 +77,68 @@ export interface RecordedAttempt {
   attempt: number;
   /** The endpoint was disabled by this attempt's failure. */
   disabledNow: boolean;
+  /** The message gets no more tries: delivered, given up, or its endpoint disabled. */
+  settled: boolean;
 }
 
 /**
  * One attempt's record, in one transaction: its webhook_deliveries row, the message's state and
- * the endpoint's health (disabled once every try failed for retryForMs).
+ * the endpoint's health (disabled once it could not take an event for retryForMs; the message is
+ * then given up too).
  */
 export async function recordAttempt(
   db: Db,
-  messageId: string,
-  webhookId: number,
+  message: Pick<WebhookMessage, 'id' | 'webhookId' | 'createdAt'>,
   outcome: DeliveryAttempt & { giveUp: boolean },
+  now: Date,
   policy: Pick<RetryPolicy, 'retryForMs'>,
 ): Promise<RecordedAttempt> {
   return db.transaction(async (tx) => {
     // The endpoint's row first: the delivery row's foreign key share-locks it, and two attempts
     // taking that lock before this one would deadlock each other.
-    const [before] = await tx.select().from(webhooks).where(eq(webhooks.id, webhookId)).for('update');
-    const [message] = await tx
+    const [before] = await tx.select().from(webhooks).where(eq(webhooks.id, message.webhookId)).for('update');
+    const health = before ? healthAfterAttempt(before, { succeeded: outcome.succeeded, eventAt: message.createdAt }, now, policy) : null;
+    const disabledNow = health !== null && health.disable && before!.disabledAt === null;
+    const gaveUp = !outcome.succeeded && (outcome.giveUp || disabledNow);
+    const [updated] = await tx
       .update(webhookMessages)
       .set({
         attempts: sql`${webhookMessages.attempts} + 1`,
-        ...(outcome.succeeded ? { deliveredAt: sql`now()` } : outcome.giveUp ? { gaveUpAt: sql`now()` } : {}),
+        ...(outcome.succeeded ? { deliveredAt: now } : gaveUp ? { gaveUpAt: now } : {}),
       })
-      .where(eq(webhookMessages.id, messageId))
+      .where(eq(webhookMessages.id, message.id))
       .returning({ attempts: webhookMessages.attempts });
-    const attempt = message?.attempts ?? 1;
+    const attempt = updated?.attempts ?? 1;
     await tx.insert(webhookDeliveries).values({
-      messageId,
-      webhookId,
+      messageId: message.id,
+      webhookId: message.webhookId,
       attempt,
       status: outcome.succeeded ? 'succeeded' : 'failed',
       responseCode: outcome.responseCode,
       durationMs: outcome.durationMs,
       error: outcome.error,
+      attemptedAt: now,
     });
-    if (!before) return { attempt, disabledNow: false };
-    const now = new Date();
-    const health = healthAfterAttempt(before, outcome.succeeded, now, policy);
-    const disabledNow = health.disable && before.disabledAt === null;
-    await tx
-      .update(webhooks)
-      .set({
-        failingSince: health.failingSince,
-        consecutiveFailures: health.consecutiveFailures,
-        lastAttemptAt: now,
-        lastStatus: outcome.succeeded ? `ok ${outcome.responseCode}` : outcome.error,
-        // Only a `webhook test` reaches a disabled endpoint; its success brings the endpoint back.
-        ...(outcome.succeeded ? { disabledAt: null, disabledReason: null } : {}),
-        ...(disabledNow
-          ? {
-              disabledAt: now,
-              disabledReason: `every delivery failed for ${formatDuration(policy.retryForMs)} since ${health.failingSince!.toISOString()} (last: ${outcome.error}); fix the endpoint, then 'hashtag-archiver webhook test ${webhookId}' enables it again`,
-            }
-          : {}),
-      })
-      .where(eq(webhooks.id, webhookId));
-    return { attempt, disabledNow };
+    if (health) {
+      await tx
+        .update(webhooks)
+        .set({
+          failingSince: health.failingSince,
+          consecutiveFailures: health.consecutiveFailures,
+          lastAttemptAt: now,
+          lastStatus: outcome.succeeded ? `ok ${outcome.responseCode}` : outcome.error,
+          // Only a `webhook test` reaches a disabled endpoint; its success brings the endpoint back.
+          ...(outcome.succeeded ? { disabledAt: null, disabledReason: null } : {}),
+          ...(disabledNow
+            ? {
+                disabledAt: now,
+                disabledReason: `every delivery failed for ${formatDuration(policy.retryForMs)} since ${health.failingSince!.toISOString()} (last: ${outcome.error}); fix the endpoint, then 'hashtag-archiver webhook test ${message.webhookId}' enables it again`,
+              }
+            : {}),
+        })
+        .where(eq(webhooks.id, message.webhookId));
+    }
+    return { attempt, disabledNow, settled: outcome.succeeded || gaveUp };
   });
 }
 
