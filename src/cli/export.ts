@@ -2,48 +2,83 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Transform, type Writable } from 'node:stream';
+import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config.js';
-import { parseHashtagRef } from '../crawlora/hashtag-ref.js';
 import { EXPORT_FORMATS, formatRows, withExportRows, type ExportFormat } from '../db/export-rows.js';
-import { requireArchived } from '../db/hashtag-stats.js';
-import { cachedHashtagIds } from '../hashtags/lookup.js';
+import { coHashtagGraph } from '../exports/cohashtags.js';
+import { GRAPH_FORMATS, graphDocument, type GraphFormat } from '../exports/graph-files.js';
 import { configFrom, withDatabase } from './context.js';
+import { addMatchOption, resolveSelection, selectionRequest } from './selection-options.js';
+
+const FORMATS = [...EXPORT_FORMATS, ...GRAPH_FORMATS] as const;
+type Format = (typeof FORMATS)[number];
+const NETWORKS = ['cohashtags'] as const;
 
 interface ExportFlags {
-  format: ExportFormat;
+  format: Format;
+  network?: (typeof NETWORKS)[number];
   out?: string;
   since?: string;
+  match?: string;
 }
 
 /** How often the TTY progress line is redrawn. */
 const PROGRESS_INTERVAL_MS = 1_000;
 
 export function exportCommand(): Command {
-  return new Command('export')
-    .description('write the archived videos of hashtags as JSONL (raw items) or CSV (typed columns), ordered by hashtag then video id')
-    .argument('<hashtags...>', 'hashtag ids or names already crawled, e.g. 3242 or #christmas')
-    .addOption(new Option('--format <format>', 'jsonl: one raw item per line; csv: typed columns with a header').choices(EXPORT_FORMATS).makeOptionMandatory())
-    .option('--out <file>', 'write to this file (replaced only once the export is complete) instead of stdout')
-    .option('--since <date>', 'only videos created at or after this date, e.g. 2024-12-01 or 2024-12-01T18:00:00+01:00 (UTC unless an offset is given)')
-    .action(async (args: string[], flags: ExportFlags, command: Command) => {
-      const refs = args.map(parseHashtagRef);
-      const since = flags.since === undefined ? null : parseSince(flags.since);
-      const out = flags.out === undefined ? undefined : await checkOutPath(flags.out);
-      await withDatabase(configFrom(command), async (database) => {
-        const hashtagIds = await cachedHashtagIds(database.reads, refs);
-        await requireArchived(database.reads, hashtagIds);
-        const progress = process.stderr.isTTY ? new ProgressLine(process.stderr) : undefined;
-        await withExportRows(database.readPool, { format: flags.format, hashtagIds, since }, (rows) => {
-          const write = (output: Writable, signal: AbortSignal) =>
-            pipeline(rows, countRows(progress), formatRows(flags.format), output, { signal });
-          return out === undefined ? writeToStdout(write) : writeToFile(out, write);
-        });
-        progress?.finish();
+  return addMatchOption(
+    new Command('export')
+      .description(
+        'write the archived videos of hashtags as JSONL (raw items), CSV (typed columns) or Parquet (typed columns and raw items), ordered by hashtag then video id; or their co-hashtag network as GEXF or GraphML',
+      )
+      .argument('[hashtags...]', 'hashtag ids or names already crawled, e.g. 3242 or #christmas (none: every archived hashtag, with --match)')
+      .addOption(
+        new Option(
+          '--format <format>',
+          'jsonl: one raw item per line; csv: typed columns with a header; parquet: typed columns plus raw, needs --out; gexf, graphml: with --network',
+        )
+          .choices(FORMATS)
+          .makeOptionMandatory(),
+      )
+      .addOption(new Option('--network <kind>', 'cohashtags: a node per hashtag, an edge per pair weighted by the videos carrying both (--format gexf or graphml)').choices(NETWORKS))
+      .option('--out <file>', 'write to this file (replaced only once the export is complete) instead of stdout')
+      .option('--since <date>', 'only videos created at or after this date, e.g. 2024-12-01 or 2024-12-01T18:00:00+01:00 (UTC unless an offset is given)'),
+  ).action(async (args: string[], flags: ExportFlags, command: Command) => {
+    const request = selectionRequest(args, flags.match, flags.since === undefined ? null : parseSince(flags.since));
+    const format = checkFormat(flags);
+    const out = flags.out === undefined ? undefined : await checkOutPath(flags.out);
+    await withDatabase(configFrom(command), async (database) => {
+      const selection = await resolveSelection(database.reads, request);
+      if (format.kind === 'network') {
+        const document = graphDocument(await coHashtagGraph(database.readPool, selection), format.format);
+        const write = (output: Writable, signal: AbortSignal) => pipeline(Readable.from([document]), output, { signal });
+        await (out === undefined ? writeToStdout(write) : writeToFile(out, write));
+        return;
+      }
+      const progress = process.stderr.isTTY ? new ProgressLine(process.stderr) : undefined;
+      await withExportRows(database.readPool, { format: format.format, selection }, (rows) => {
+        const write = (output: Writable, signal: AbortSignal) =>
+          pipeline(rows, countRows(progress), formatRows(format.format), output, { signal });
+        return out === undefined ? writeToStdout(write) : writeToFile(out, write);
       });
+      progress?.finish();
     });
+  });
+}
+
+type CheckedFormat = { kind: 'rows'; format: ExportFormat } | { kind: 'network'; format: GraphFormat };
+
+/** The format and --network must agree: a network is a graph file, rows are not. */
+function checkFormat({ format, network, out }: ExportFlags): CheckedFormat {
+  const isGraph = (GRAPH_FORMATS as readonly string[]).includes(format);
+  if (network !== undefined && !isGraph) throw new ConfigError(`--network ${network} writes a graph; give --format gexf or --format graphml`);
+  if (network === undefined && isGraph) throw new ConfigError(`--format ${format} is a graph file; add --network cohashtags`);
+  if (format === 'parquet' && out === undefined) {
+    throw new ConfigError('--format parquet writes a binary file; give it with --out FILE, e.g. --out videos.parquet');
+  }
+  return isGraph ? { kind: 'network', format: format as GraphFormat } : { kind: 'rows', format: format as ExportFormat };
 }
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;

@@ -1,33 +1,46 @@
 import Table from 'cli-table3';
 import { Command } from 'commander';
-import { parseHashtagRef } from '../crawlora/hashtag-ref.js';
-import { hashtagStats, requireArchived, TOP_VIDEOS, type HashtagStats } from '../db/hashtag-stats.js';
+import { ConfigError } from '../config.js';
+import { hashtagStats, TOP_VIDEOS, type HashtagStats } from '../db/hashtag-stats.js';
 import { RUN_STATUSES } from '../db/schema.js';
-import { cachedHashtagIds } from '../hashtags/lookup.js';
 import { coverageCell, type Coverage } from '../coverage/coverage.js';
+import { selectionStats } from '../db/selection-stats.js';
 import { configFrom, withDatabase } from './context.js';
+import { addMatchOption, resolveSelection, selectionRequest } from './selection-options.js';
 import { terminalText } from './terminal-text.js';
 
 /** Wide enough to recognise a video, narrow enough for the table to fit a terminal. */
 const DESCRIPTION_CHARS = 60;
 
 export function statsCommand(): Command {
-  return new Command('stats')
-    .description(`what the archive holds for a hashtag: videos, authors, plays, the top ${TOP_VIDEOS} videos, runs so far`)
-    .argument('<hashtag>', 'hashtag id or name already crawled, e.g. 3242 or #christmas')
-    .option('--json', 'print JSON instead of text')
-    .action(async (raw: string, flags: { json?: boolean }, command: Command) => {
-      const ref = parseHashtagRef(raw);
-      await withDatabase(configFrom(command), async (database) => {
-        const [hashtagId] = (await cachedHashtagIds(database.reads, [ref])) as [string];
-        await requireArchived(database.reads, [hashtagId]);
-        const stats = await hashtagStats(database.reads, hashtagId);
-        process.stdout.write(flags.json ? `${JSON.stringify(stats, null, 2)}\n` : `${terminalText(renderHashtagStats(stats))}\n`);
-      });
+  return addMatchOption(
+    new Command('stats')
+      .description(`what the archive holds for a hashtag (or a --match selection): videos, authors, plays, the top ${TOP_VIDEOS} videos, runs so far`)
+      .argument('[hashtags...]', 'hashtag id or name already crawled, e.g. 3242 or #christmas (several, or none, with --match)')
+      .option('--json', 'print JSON instead of text'),
+  ).action(async (args: string[], flags: { json?: boolean; match?: string }, command: Command) => {
+    const request = selectionRequest(args, flags.match, null);
+    if (request.match === null && args.length > 1) {
+      throw new ConfigError('stats takes one hashtag; to add up several, select them with --match, e.g. --match "christmas OR xmas"');
+    }
+    await withDatabase(configFrom(command), async (database) => {
+      const selection = await resolveSelection(database.reads, request);
+      const print = (stats: object, text: string) => process.stdout.write(flags.json ? `${JSON.stringify(stats, null, 2)}\n` : `${terminalText(text)}\n`);
+      if (selection.match === null) {
+        const stats = await hashtagStats(database.reads, selection.hashtagIds![0]!);
+        print(stats, renderHashtagStats(stats, `hashtag      ${stats.hashtagId}`));
+        return;
+      }
+      const runHashtags = selection.hashtagIds ?? [...selection.match.keys.values()].flatMap((keys) => keys.ids);
+      const stats = await selectionStats(database.reads, database.readPool, selection, runHashtags);
+      const { hashtagIds, match } = stats.selection;
+      print(stats, renderHashtagStats(stats, `selection    ${hashtagIds === null ? 'all hashtags' : hashtagIds.join(' ')}, matching ${match}`));
     });
+  });
 }
 
-export function renderHashtagStats(stats: HashtagStats): string {
+/** `heading`: the first line, naming what the figures are of; coverage is a hashtag's, so a selection has none. */
+export function renderHashtagStats(stats: Omit<HashtagStats, 'hashtagId' | 'coverage'> & { coverage?: Coverage }, heading: string): string {
   const number = (value: number) => value.toLocaleString('en-US');
   const { runs } = stats;
   const statusCounts = RUN_STATUSES.filter((status) => runs.byStatus[status] > 0).map((status) => `${runs.byStatus[status]} ${status}`);
@@ -36,14 +49,14 @@ export function renderHashtagStats(stats: HashtagStats): string {
       `${number(runs.last.items)} items, ${number(runs.last.newItems)} new, started ${runs.last.createdAt.toISOString()}`
     : '';
   const lines = [
-    `hashtag      ${stats.hashtagId}`,
+    heading,
     `videos       ${number(stats.videos)}`,
     `authors      ${number(stats.authors)}`,
     `first seen   ${stats.firstSeenAt?.toISOString() ?? '-'}`,
     `last seen    ${stats.lastSeenAt?.toISOString() ?? '-'}`,
     `total plays  ${number(stats.totalPlays)}`,
     `runs         ${number(runs.total)}${statusCounts.length > 0 ? ` (${statusCounts.join(', ')})` : ''}${lastRun}`,
-    ...coverageLines(stats.coverage),
+    ...(stats.coverage === undefined ? [] : coverageLines(stats.coverage)),
   ];
   if (stats.topVideos.length === 0) return lines.join('\n');
   const table = new Table({ head: ['video', 'author', 'plays', 'description'], style: { head: [], border: [] } });

@@ -1,4 +1,4 @@
-import { desc, eq, sql } from 'drizzle-orm';
+import { desc, eq, inArray, sql } from 'drizzle-orm';
 import { InvalidInputError } from '../crawlora/errors.js';
 import type { Coverage } from '../coverage/coverage.js';
 import type { Db } from './client.js';
@@ -84,10 +84,27 @@ export async function hashtagStats(db: Db, hashtagId: string): Promise<HashtagSt
     .orderBy(sql`${videos.playCount} desc nulls last`, videos.id)
     .limit(TOP_VIDEOS);
 
+  const runs = await runsSummary(db, [hashtagId]);
+  return {
+    hashtagId,
+    videos: summary?.videos ?? 0,
+    authors: summary?.authors ?? 0,
+    firstSeenAt: summary?.firstSeenAt ?? null,
+    lastSeenAt: summary?.lastSeenAt ?? null,
+    totalPlays: summary?.totalPlays ?? 0,
+    topVideos,
+    runs,
+    coverage: await hashtagCoverage(db, hashtagId),
+  };
+}
+
+/** How many runs the hashtags had, by status, and the latest of them. */
+export async function runsSummary(db: Db, hashtagIds: string[]): Promise<HashtagStats['runs']> {
+  const ofHashtags = inArray(crawlRuns.hashtagId, hashtagIds);
   const counts = await db
     .select({ status: crawlRuns.status, count: sql<number>`count(*)::int` })
     .from(crawlRuns)
-    .where(eq(crawlRuns.hashtagId, hashtagId))
+    .where(ofHashtags)
     .groupBy(crawlRuns.status);
   const byStatus = Object.fromEntries(RUN_STATUSES.map((status) => [status, 0])) as Record<RunStatus, number>;
   for (const { status, count } of counts) byStatus[status] = count;
@@ -103,19 +120,8 @@ export async function hashtagStats(db: Db, hashtagId: string): Promise<HashtagSt
       finishedAt: crawlRuns.finishedAt,
     })
     .from(crawlRuns)
-    .where(eq(crawlRuns.hashtagId, hashtagId))
+    .where(ofHashtags)
     .orderBy(desc(crawlRuns.id))
     .limit(1);
-
-  return {
-    hashtagId,
-    videos: summary?.videos ?? 0,
-    authors: summary?.authors ?? 0,
-    firstSeenAt: summary?.firstSeenAt ?? null,
-    lastSeenAt: summary?.lastSeenAt ?? null,
-    totalPlays: summary?.totalPlays ?? 0,
-    topVideos,
-    runs: { total: counts.reduce((sum, { count }) => sum + count, 0), byStatus, last: last ?? null },
-    coverage: await hashtagCoverage(db, hashtagId),
-  };
+  return { total: counts.reduce((sum, { count }) => sum + count, 0), byStatus, last: last ?? null };
 }
