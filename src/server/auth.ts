@@ -56,21 +56,19 @@ export function authRoutes(server: FastifyInstance, token: string): void {
     if (!form.success || !sameSecret(form.data.token, token)) {
       return reply.code(401).type('text/html').header('content-security-policy', PAGE_CSP).send(loginPage(next, 'That token is not the one this server was started with.'));
     }
-    // Behind a TLS-terminating proxy the protocol is https only with --trust-proxy (X-Forwarded-Proto).
-    reply.setCookie(SESSION_COOKIE, sessionCookieValue(token, Date.now()), {
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: request.protocol === 'https',
-      path: '/',
-      maxAge: SESSION_LIFETIME_S,
-    });
+    reply.setCookie(SESSION_COOKIE, sessionCookieValue(token, Date.now()), { ...cookieOptions(request), maxAge: SESSION_LIFETIME_S });
     return reply.redirect(next, 303);
   });
 
   server.post('/logout', async (request, reply) => {
-    reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', path: '/' });
+    reply.clearCookie(SESSION_COOKIE, cookieOptions(request));
     return reply.redirect('/login', 303);
   });
+}
+
+/** Behind a TLS-terminating proxy the protocol is https (so the cookie Secure) only with --trust-proxy (X-Forwarded-Proto). */
+function cookieOptions(request: FastifyRequest) {
+  return { httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', path: '/' } as const;
 }
 
 const loginQuery = z.object({ next: z.string().optional().catch(undefined) });
