@@ -23,6 +23,7 @@ import { createRateLimiter } from './queue/rate-limiter.js';
 import { scheduleReconciler } from './queue/reconciler.js';
 import { createPageWorker, type PageWorker } from './queue/worker.js';
 import { createSchedulesQueue, type SchedulesQueue } from './schedules/schedules-queue.js';
+import { createScheduleMemory } from './schedules/schedule-memory.js';
 import { createScheduleWorker, type ScheduleWorker } from './schedules/worker.js';
 import { createWebhookService, type WebhookService } from './webhooks/service.js';
 
@@ -137,7 +138,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
         config.queuePrefix,
         database.db,
         queue,
-        { everyMs: config.reconcileEveryMs, inFlightGraceMs: config.requestTimeoutMs + config.jobLockMs },
+        { everyMs: config.reconcileEveryMs, inFlightGraceMs: config.requestTimeoutMs + config.jobLockMs, schedules: createScheduleMemory(schedules) },
         logger.child({ component: 'reconciler' }),
       );
       stopChargeFlush ??= scheduleChargeFlush(database.db, answers, config.reconcileEveryMs, logger.child({ component: 'charges' }));

@@ -4,6 +4,7 @@ import type { Db } from '../db/client.js';
 import { firstMissingPage } from '../db/pages.js';
 import { failRun, SELF_RESUMING_PAUSES } from '../db/runs.js';
 import type { Logger } from '../logger.js';
+import type { ScheduleMemory } from '../schedules/schedule-memory.js';
 import { pageJobId } from './names.js';
 import { enqueuePages, type PagesQueue } from './pages-queue.js';
 import type { PageJobData } from './payloads.js';
@@ -89,6 +90,8 @@ export interface ReconcilerOptions {
    * request (the request timeout) and its commit. Jobs re-added after such a loss wait that long.
    */
   inFlightGraceMs: number;
+  /** What else Redis alone held, re-created after a loss (the schedules). */
+  schedules: ScheduleMemory;
 }
 
 /**
@@ -100,14 +103,19 @@ export interface ReconcilerOptions {
  * including those of pages whose request is still in flight in some worker: their job id is free
  * again, and re-adding it at once would buy the page a second time. So after a loss the missing
  * jobs are re-added delayed by the in-flight grace; when they run, a page that landed meanwhile is
- * found committed and only chained.
+ * found committed and only chained. The schedules this process last saw are upserted again.
  */
 export function scheduleReconciler(redis: Redis, keyPrefix: string, db: Db, queue: PagesQueue, options: ReconcilerOptions, logger: Logger): () => void {
   const lockKey = `${keyPrefix}:reconcile-lock`;
   const intactKey = `${keyPrefix}:redis-intact`;
   const tick = async () => {
-    if ((await redis.set(lockKey, String(process.pid), 'PX', options.everyMs, 'NX')) !== 'OK') return;
+    if ((await redis.set(lockKey, String(process.pid), 'PX', options.everyMs, 'NX')) !== 'OK') return options.schedules.remember();
     const dataLost = (await redis.set(intactKey, '1', 'NX')) === 'OK';
+    if (dataLost) {
+      const restored = await options.schedules.restore();
+      if (restored > 0) logger.warn({ restored }, 'Redis had lost its data; schedules re-created from what this worker last saw');
+    }
+    await options.schedules.remember();
     const report = await reconcileRuns(db, queue, dataLost ? options.inFlightGraceMs : 0);
     if (report.requeued > 0 || report.failed > 0) {
       const why = dataLost ? `Redis had lost its data; jobs re-added to run in ${options.inFlightGraceMs} ms` : 'reconciled runs that had lost their page job';

@@ -6,6 +6,7 @@ import { createRuns, getRun, pauseRun } from '../../src/db/runs.js';
 import { enqueuePages } from '../../src/queue/pages-queue.js';
 import { pause, resume } from '../../src/queue/run-control.js';
 import { startCrawl } from '../../src/queue/start-crawl.js';
+import { listSchedules, upsertSchedule } from '../../src/schedules/schedules-queue.js';
 import { startCrawlEnvironment, type CrawlEnvironment } from '../support/environment.js';
 import { requestsFor, waitForRuns } from '../support/runs.js';
 import { SERVICES } from '../support/services.js';
@@ -13,12 +14,17 @@ import { SERVICES } from '../support/services.js';
 const PAGES = 20;
 let t: CrawlEnvironment;
 
+const SCHEDULE = { hashtagId: '1099', cadence: { kind: 'every', ms: 3_600_000 }, mode: 'full', maxPages: null } as const;
+
 beforeAll(async () => {
   t = await startCrawlEnvironment({
     sim: { itemsPerHashtag: PAGES * 30, latencyMs: 20 },
     // Short enough to see several reconciles in a test; the grace after a loss is 2 s + 2 s.
     config: { reconcileEveryMs: 500, requestTimeoutMs: 2_000, jobLockMs: 2_000 },
   });
+  await upsertSchedule(t.app.schedules, SCHEDULE);
+  // A reconcile or two, so the worker has seen the schedule.
+  await sleep(1_200);
 });
 afterAll(() => t?.close());
 
@@ -26,7 +32,7 @@ afterAll(() => t?.close());
 const servedCursors = (hashtagId: string) => requestsFor(t.sim, hashtagId).filter((request) => request.status === 200).map((request) => request.cursor);
 
 describe('Redis loses everything mid-crawl (FLUSHALL)', () => {
-  it('queued, running and cap-paused runs recover from Postgres and complete; a user-paused run stays paused and resumes; no page is bought twice; the live plan is written back', async () => {
+  it('queued, running and cap-paused runs recover from Postgres and complete; a user-paused run stays paused and resumes; no page is bought twice; the live plan and the schedules are written back', async () => {
     const db = t.app.database.db;
     // A page whose request is in flight when the data goes: its job vanishes with it.
     t.sim.configure({ faults: [{ kind: 'slow', hashtagId: '1003', cursor: 150, delayMs: 1_500, times: 1 }] });
@@ -59,6 +65,7 @@ describe('Redis loses everything mid-crawl (FLUSHALL)', () => {
       ['1006', 'completed', PAGES],
     ]);
     expect(await t.app.redis.hget(`${t.prefix}:plan-settings`, 'ratePerMin')).toBe('54321');
+    expect((await listSchedules(t.app.schedules)).map((entry) => entry.schedule)).toEqual([SCHEDULE]);
     expect(t.app.settings.current().ratePerMin).toBe(54_321);
     const stillPaused = await getRun(db, userPaused!.id);
     expect(stillPaused).toMatchObject({ status: 'paused', stopReason: 'user' });
