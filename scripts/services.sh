@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local Redis + PostgreSQL for hashtag-archiver (README, tests, CI).
 #
-#   scripts/services.sh up | down | status | env | purge
+#   scripts/services.sh up [--redis-cluster] | down | status | env | purge
 #   scripts/services.sh restart-redis | restart-postgres
 #
 # With a working Docker engine this drives docker-compose.yml. Otherwise
@@ -570,6 +570,7 @@ cmd_restart() { # redis|postgres
 usage() {
   say "usage: scripts/services.sh COMMAND"
   say "  up                start Redis + Postgres (idempotent)"
+  say "  up --redis-cluster  also a 3-master, 3-replica Redis Cluster (scripts/redis-cluster.sh)"
   say "  down              stop both (data is kept)"
   say "  status            exit 0 when both are up"
   say "  env               print export lines for eval"
@@ -579,7 +580,8 @@ usage() {
 }
 
 main() {
-  local cmd=${1:-}
+  local cmd=${1:-} with_cluster=""
+  [[ $cmd == up && ${2:-} == --redis-cluster ]] && with_cluster=1
   case $cmd in
     up | down | status | env | purge | restart-redis | restart-postgres) ;;
     -h | --help | help) usage; return 0 ;;
@@ -590,12 +592,34 @@ main() {
   pick_backend
   case $cmd in
     up) cmd_up ;;
-    down) cmd_down ;;
+    down) cmd_down; cluster_down ;;
     status) cmd_status ;;
     purge) cmd_purge ;;
     restart-redis) cmd_restart redis ;;
     restart-postgres) cmd_restart postgres ;;
   esac
+  if [[ -n $with_cluster ]]; then cluster_up; fi
+}
+
+# ---------------------------------------------------------------- redis cluster (scripts/redis-cluster.sh)
+
+# After the standalone servers, whose user and data dir it reuses; its URL joins .services/env.
+cluster_up() {
+  bash "$ROOT/scripts/redis-cluster.sh" up
+  local url
+  url=$(bash "$ROOT/scripts/redis-cluster.sh" url)
+  sed -i '/^REDIS_CLUSTER_URL=/d' "$ENV_FILE"
+  printf 'REDIS_CLUSTER_URL=%s\n' "$url" >>"$ENV_FILE"
+  say "REDIS_CLUSTER_URL=$url"
+}
+
+# Every cluster started here, whatever its ports.
+cluster_down() {
+  local dir
+  for dir in "$DATA"/redis-cluster-*; do
+    [[ -d $dir ]] && HA_REDIS_CLUSTER_PORT=${dir##*-} bash "$ROOT/scripts/redis-cluster.sh" down
+  done
+  return 0
 }
 
 main "$@"

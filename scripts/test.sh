@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `npm test`: the main suite in parallel, then the disruptive suite alone (it kills workers and
-# restarts the shared Redis and Postgres, which would upset tests running beside it).
+# `npm test`: the main suite in parallel, then the files that exercise Redis's scripts and the
+# queue again on a Redis Cluster (vitest.cluster.config.ts starts scripts/redis-cluster.sh's),
+# then the disruptive suite alone (it kills workers and restarts the shared Redis and Postgres,
+# which would upset tests running beside it).
 # Arguments go to the main suite only (e.g. `npm test -- test/decide.test.ts`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +12,7 @@ rm -rf "$results" && mkdir -p "$results"
 reporters=(--reporter=default --reporter=json)
 bash scripts/with-services.sh npx vitest run "${reporters[@]}" --outputFile="$results/main.json" "$@"
 if [ $# -eq 0 ]; then
+  bash scripts/with-services.sh npx vitest run --config vitest.cluster.config.ts "${reporters[@]}" --outputFile="$results/cluster.json"
   bash scripts/with-services.sh npx vitest run --config vitest.disruptive.config.ts "${reporters[@]}" --outputFile="$results/disruptive.json"
 fi
 # One closing line over both suites, in the plain form CI logs are read for.

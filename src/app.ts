@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './queue/connection.js';
 import type { Config } from './config.js';
 import { createCoverageLookup } from './coverage/lookup.js';
 import { createCrawloraClient } from './crawlora/client.js';
@@ -43,7 +43,7 @@ export interface App {
   config: Config;
   logger: Logger;
   database: Database;
-  redis: Redis;
+  redis: RedisConnection;
   queue: PagesQueue;
   settings: LiveSettings;
   /** Which API keys Crawlora refused, for `hashtag-archiver keys`. */
@@ -69,7 +69,7 @@ export interface AppOptions {
 
 export function createApp(config: Config, logger: Logger, options: AppOptions = {}): App {
   const database = openConfiguredDatabase(config, logger.child({ component: 'db' }), config.concurrency + 4);
-  const redis = createRedis(config.redisUrl, logger.child({ component: 'redis' }));
+  const redis = createRedis(config, logger.child({ component: 'redis' }));
   const queue = createPagesQueue(redis, { prefix: config.queuePrefix, attempts: config.attempts });
   const settings = createLiveSettings(redis, config.queuePrefix, config);
   const limiter = createRateLimiter(redis, config.queuePrefix, () => ({ ratePerMin: settings.current().ratePerMin, windowMs: config.rateWindowMs }));

@@ -26,6 +26,11 @@ export interface Config {
   /** video_snapshots partitions wholly older than this many months are dropped; null: kept forever. */
   snapshotRetentionMonths: number | null;
   redisUrl: string;
+  /** REDIS_URL names a node of a Redis Cluster: set at start by asking it (detectRedisCluster). */
+  redisCluster: boolean;
+  /** REDIS_SENTINELS: Redis through Sentinel, which names the master REDIS_SENTINEL_NAME; empty: no Sentinel. */
+  redisSentinels: Array<{ host: string; port: number }>;
+  redisSentinelName: string | null;
   queuePrefix: string;
   requestTimeoutMs: number;
   attempts: number;
@@ -92,6 +97,8 @@ type ConfigSource =
   | 'HA_PG_PREPARED_STATEMENTS'
   | 'HA_SNAPSHOT_RETENTION'
   | 'REDIS_URL'
+  | 'REDIS_SENTINELS'
+  | 'REDIS_SENTINEL_NAME'
   | 'HA_QUEUE_PREFIX'
   | 'HA_ATTEMPTS'
   | 'HA_BACKOFF_CAP_MS'
@@ -161,6 +168,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     pgPreparedStatements: bool(read('HA_PG_PREPARED_STATEMENTS'), 'HA_PG_PREPARED_STATEMENTS', true),
     snapshotRetentionMonths: optional(read('HA_SNAPSHOT_RETENTION'), retentionMonths),
     redisUrl: url(read('REDIS_URL') ?? DEFAULT_REDIS_URL, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisCluster: false,
+    ...sentinels(read('REDIS_SENTINELS'), read('REDIS_SENTINEL_NAME')),
     queuePrefix,
     requestTimeoutMs: positiveInt(read('CRAWLORA_TIMEOUT_MS'), 'CRAWLORA_TIMEOUT_MS', 30_000),
     attempts: positiveInt(read('HA_ATTEMPTS'), 'HA_ATTEMPTS', 8),
@@ -239,6 +248,20 @@ function nonNegativeInt(raw: string | undefined, name: string, fallback: number)
   if (raw === undefined) return fallback;
   if (raw.trim() === '0') return 0;
   return positiveInt(raw, name, fallback);
+}
+
+/** 'host:port,host:port' and the master's name, both or neither. */
+function sentinels(list: string | undefined, name: string | undefined): Pick<Config, 'redisSentinels' | 'redisSentinelName'> {
+  if (list === undefined && name === undefined) return { redisSentinels: [], redisSentinelName: null };
+  if (list === undefined || name === undefined) {
+    throw new ConfigError(`${list === undefined ? 'REDIS_SENTINEL_NAME' : 'REDIS_SENTINELS'} is set without ${list === undefined ? 'REDIS_SENTINELS' : 'REDIS_SENTINEL_NAME'}; set both (e.g. REDIS_SENTINELS=10.0.0.1:26379,10.0.0.2:26379 REDIS_SENTINEL_NAME=mymaster) or neither`);
+  }
+  const redisSentinels = list.split(',').map((entry) => {
+    const match = /^\s*([^\s:]+):(\d{1,5})\s*$/.exec(entry);
+    if (!match || Number(match[2]) > 65_535) throw new ConfigError(`REDIS_SENTINELS: '${entry.trim()}' is not host:port; give e.g. 10.0.0.1:26379,10.0.0.2:26379`);
+    return { host: match[1]!, port: Number(match[2]) };
+  });
+  return { redisSentinels, redisSentinelName: name };
 }
 
 function optional<T>(raw: string | undefined, parse: (raw: string) => T): T | null {

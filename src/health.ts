@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './queue/connection.js';
 import { maskUrl } from './config.js';
 import type { Db } from './db/client.js';
 import { sql } from 'drizzle-orm';
@@ -14,7 +14,7 @@ const CHECK_TIMEOUT_MS = 5_000;
  * Fails fast with a readable message instead of hanging: the queue's Redis client waits through
  * outages by design, which would make an unreachable server look like a frozen command.
  */
-export async function checkServices(services: { db: Db; redis?: Redis }, urls: { databaseUrl: string; redisUrl: string }): Promise<void> {
+export async function checkServices(services: { db: Db; redis?: RedisConnection }, urls: { databaseUrl: string; redisUrl: string }): Promise<void> {
   await withTimeout(services.db.execute(sql`select 1`), 'Postgres', urls.databaseUrl, 'DATABASE_URL');
   if (services.redis) await withTimeout(services.redis.ping(), 'Redis', urls.redisUrl, 'REDIS_URL');
 }

@@ -33,6 +33,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ HA_SNAPSHOT_RETENTION: '2 years' }).snapshotRetentionMonths).toBe(24);
     expect(loadConfig({ HA_SNAPSHOT_RETENTION: '1 month' }).snapshotRetentionMonths).toBe(1);
     expect(loadConfig({ HA_PG_PREPARED_STATEMENTS: 'false' }).pgPreparedStatements).toBe(false);
+    expect(loadConfig({ REDIS_SENTINELS: '10.0.0.1:26379, s2:26380', REDIS_SENTINEL_NAME: 'mymaster' })).toMatchObject({
+      redisSentinels: [{ host: '10.0.0.1', port: 26379 }, { host: 's2', port: 26380 }],
+      redisSentinelName: 'mymaster',
+      redisCluster: false,
+    });
     expect(loadConfig({ DATABASE_REPLICA_URL: 'postgres://r@10.0.0.2/archiver' }).databaseReplicaUrl).toBe('postgres://r@10.0.0.2/archiver');
   });
 
@@ -48,6 +53,8 @@ describe('loadConfig', () => {
       [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
       [{ HA_SNAPSHOT_RETENTION: '24' }, /^HA_SNAPSHOT_RETENTION: '24' is not a number of months or years; give e.g. '24 months'/],
       [{ HA_SNAPSHOT_RETENTION: '0 months' }, /^HA_SNAPSHOT_RETENTION: /],
+      [{ REDIS_SENTINELS: '10.0.0.1:26379' }, /^REDIS_SENTINELS is set without REDIS_SENTINEL_NAME; set both/],
+      [{ REDIS_SENTINELS: '10.0.0.1', REDIS_SENTINEL_NAME: 'm' }, /^REDIS_SENTINELS: '10.0.0.1' is not host:port/],
       [{ HA_PG_PREPARED_STATEMENTS: 'maybe' }, /^HA_PG_PREPARED_STATEMENTS: 'maybe' is not true or false/],
       [{ DATABASE_REPLICA_URL: 'redis://h' }, /^DATABASE_REPLICA_URL: .* must start with postgres:\/\//],
     ];

@@ -1,13 +1,13 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRateLimiter, readEffectiveRate } from '../src/queue/rate-limiter.js';
-import { freshPrefix, SERVICES } from './support/services.js';
+import type { RedisConnection } from '../src/queue/connection.js';
+import { freshPrefix, testRedis } from './support/services.js';
 
 const prefix = freshPrefix();
-let redis: Redis;
+let redis: RedisConnection;
 
 beforeAll(() => {
-  redis = new Redis(SERVICES.redisUrl);
+  redis = testRedis();
 });
 afterAll(async () => {
   await prefix.clear();

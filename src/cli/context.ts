@@ -3,6 +3,7 @@ import { createApp, type App, type AppOptions } from '../app.js';
 import { openConfiguredDatabase, type Database } from '../db/client.js';
 import { ConfigError, loadConfig, type Config, type ConfigOverrides } from '../config.js';
 import { checkServices } from '../health.js';
+import { detectRedisCluster } from '../queue/connection.js';
 import { createLogger, type Logger } from '../logger.js';
 
 /** Global flags, named after the variables they override. */
@@ -47,7 +48,7 @@ interface Closable {
  * queue, pools and Redis — and the process exits 130/143.
  */
 export async function withApp<T>(config: Config, work: (app: App) => Promise<T>, options: AppOptions = {}): Promise<T> {
-  const app = createApp(config, createLogger(config.logLevel), options);
+  const app = createApp(await detectRedisCluster(config), createLogger(config.logLevel), options);
   return closingOnSignal(app, async () => {
     await checkServices({ db: app.database.db, redis: app.redis }, config);
     return work(app);
@@ -85,7 +86,7 @@ async function closingOnSignal<T>(resource: Closable, work: () => Promise<T>): P
  */
 export async function runUntilSignal(config: Config, start: (app: App) => Promise<Closable[]>, options: AppOptions = {}): Promise<void> {
   const logger = createLogger(config.logLevel);
-  const app = createApp(config, logger, options);
+  const app = createApp(await detectRedisCluster(config), logger, options);
   const started: Closable[] = [];
   try {
     await checkServices({ db: app.database.db, redis: app.redis }, config);

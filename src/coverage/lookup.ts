@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.js';
 import { parseHashtagName } from '../crawlora/hashtag-ref.js';
 import type { RawItem } from '../crawlora/schema.js';
 import type { Db } from '../db/client.js';
@@ -21,7 +21,7 @@ export interface CoverageLookup {
 
 export interface CoverageLookupDeps {
   db: Db;
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   resolver: HashtagResolver;
   clock: () => Date;

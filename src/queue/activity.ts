@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import { defineScript } from './redis-script.js';
 import type { Logger } from '../logger.js';
 import { noopObserver, type PipelineObserver, type ResponseOutcome } from './observer.js';
@@ -28,7 +28,7 @@ export interface Activity {
  * Redis. Counting in Redis, not in memory, lets the dashboard chart what all workers did,
  * whichever process they run in. Fire-and-forget: a failed count only loses a point of a chart.
  */
-export function countActivity(redis: Redis, prefix: string, logger: Logger, inner: PipelineObserver = noopObserver): PipelineObserver {
+export function countActivity(redis: RedisConnection, prefix: string, logger: Logger, inner: PipelineObserver = noopObserver): PipelineObserver {
   const count = defineScript(redis, 'haActivityCount', 1, COUNT_SCRIPT);
   const bump = (series: ActivitySeries) => {
     count(activityKey(prefix, series, minuteOf(Date.now())), TTL_SECONDS).catch((err: unknown) =>
@@ -48,7 +48,7 @@ export function countActivity(redis: Redis, prefix: string, logger: Logger, inne
 }
 
 /** The last `minutes` minutes of activity, zeros where nothing happened. */
-export async function readActivity(redis: Redis, prefix: string, minutes: number, nowMs = Date.now()): Promise<Activity> {
+export async function readActivity(redis: RedisConnection, prefix: string, minutes: number, nowMs = Date.now()): Promise<Activity> {
   const current = minuteOf(nowMs);
   const range = Array.from({ length: minutes }, (_, index) => current - minutes + 1 + index);
   const series: ActivitySeries[] = ['pages', ...RESPONSE_OUTCOMES];

@@ -1,5 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import { defineScript } from './redis-script.js';
+import { apiKeyScoped } from './redis-keys.js';
 
 /**
  * Reserves a request's credits against a key's daily cap (and, on plans without overage, its
@@ -41,13 +42,13 @@ export type LedgerReader = (keyFingerprint: string, since: Date) => Promise<numb
 
 const COUNTER_TTL_MS = 40 * 86_400_000;
 
-export function createCreditGate(redis: Redis, keyPrefix: string, ledger: LedgerReader): CreditGate {
+export function createCreditGate(redis: RedisConnection, keyPrefix: string, ledger: LedgerReader): CreditGate {
   const reserveCredits = defineScript(redis, 'haCreditReserve', 2, RESERVE_SCRIPT);
   const counters = (fingerprint: string, now: Date) => {
     const periods = creditPeriods(now);
     return {
-      day: `${keyPrefix}:credits:${fingerprint}:d:${periods.dayStart.toISOString().slice(0, 10)}`,
-      month: `${keyPrefix}:credits:${fingerprint}:m:${periods.monthStart.toISOString().slice(0, 7)}`,
+      day: `${apiKeyScoped(keyPrefix, fingerprint, 'credits')}:d:${periods.dayStart.toISOString().slice(0, 10)}`,
+      month: `${apiKeyScoped(keyPrefix, fingerprint, 'credits')}:m:${periods.monthStart.toISOString().slice(0, 7)}`,
       periods,
     };
   };

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import { defineScript } from './redis-script.js';
 
 /**
@@ -73,7 +73,7 @@ export interface KeyStates {
   list(fingerprints: readonly string[]): Promise<KeyState[]>;
 }
 
-export function createKeyStates(redis: Redis, keyPrefix: string, probeEveryMs: number): KeyStates {
+export function createKeyStates(redis: RedisConnection, keyPrefix: string, probeEveryMs: number): KeyStates {
   const disabledSet = `${keyPrefix}:disabled-keys`;
   const probesHash = `${keyPrefix}:key-probes`;
   const refusalsHash = `${keyPrefix}:key-refusals`;

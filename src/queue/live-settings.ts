@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import { isPlanName, PLANS, type PlanName } from '../crawlora/plans.js';
 import { defineScript } from './redis-script.js';
 
@@ -46,7 +46,7 @@ const CHANGED_AT = 'changedAt';
  * loses its data (the hash is gone though this process saw it), the overrides this process last
  * saw are written back, so the fleet does not fall back to its start-up plan unnoticed.
  */
-export function createLiveSettings(redis: Redis, keyPrefix: string, base: PlanSettings): LiveSettings {
+export function createLiveSettings(redis: RedisConnection, keyPrefix: string, base: PlanSettings): LiveSettings {
   const key = `${keyPrefix}:plan-settings`;
   const restore = defineScript(redis, 'haPlanRestore', 1, RESTORE_SCRIPT);
   let cached = base;

@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import { PAGES_QUEUE, pageJobId } from './names.js';
 import type { PageJobData } from './payloads.js';
 
@@ -13,7 +13,7 @@ export interface PagesQueueOptions {
 /** Named so BullMQ calls our own strategy (see worker.ts), which knows the plan's pace. */
 export const BACKOFF_TYPE = 'crawlora';
 
-export function createPagesQueue(connection: Redis, options: PagesQueueOptions): PagesQueue {
+export function createPagesQueue(connection: RedisConnection, options: PagesQueueOptions): PagesQueue {
   const defaultJobOptions: JobsOptions = {
     attempts: options.attempts,
     backoff: { type: BACKOFF_TYPE },

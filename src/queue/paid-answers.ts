@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import type { Charge } from '../db/ledger.js';
 
 /** A charge as it waits in Redis until the ledger has it. */
@@ -40,7 +40,7 @@ export interface PaidAnswers {
 /** Long enough for any outage that is waited out; a run paused longer re-buys its one page. */
 const HELD_ANSWER_TTL_MS = 7 * 86_400_000;
 
-export function createPaidAnswers(redis: Redis, keyPrefix: string): PaidAnswers {
+export function createPaidAnswers(redis: RedisConnection, keyPrefix: string): PaidAnswers {
   const chargesKey = `${keyPrefix}:pending-charges`;
   const answerKey = (runId: number, pageNumber: number) => `${keyPrefix}:held-answer:${runId}:${pageNumber}`;
   return {

@@ -1,7 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import { CUT_FACTOR, effectiveRatePerMin, FLOOR_SHARE, RECOVERY_PER_MIN, type RateCut } from './adaptive-rate.js';
 import { paddedWindowMs } from './pacing.js';
 import { defineScript } from './redis-script.js';
+import { apiKeyScoped } from './redis-keys.js';
 
 /**
  * Per-key pacing shared by every worker on every machine, on Redis's clock (machines with skewed
@@ -9,7 +10,7 @@ import { defineScript } from './redis-script.js';
  * microseconds; keep the three in step. A key paused after a 429 hands out nothing until the
  * pause expires.
  *
- * Keys: `<prefix>:rate:{<fingerprint>}` (a hash: tat, interval, cutRate, cutAt) and `…:paused`. Each
+ * Keys: `<prefix without braces>:rate:{<fingerprint>}` (see redis-keys.ts; a hash: tat, interval, cutRate, cutAt) and `…:paused`. Each
  * script's keys share the `{fingerprint}` hash tag, so on Redis Cluster they sit in one slot.
  */
 const STATE_TTL_MS = 3_600_000;
@@ -108,7 +109,7 @@ export interface RateLimiter {
 export const RESERVE_HORIZON_MS = 2_000;
 
 export function rateKeys(keyPrefix: string, fingerprint: string): { state: string; pause: string } {
-  const state = `${keyPrefix}:rate:{${fingerprint}}`;
+  const state = apiKeyScoped(keyPrefix, fingerprint, 'rate');
   return { state, pause: `${state}:paused` };
 }
 
@@ -116,7 +117,7 @@ export function rateKeys(keyPrefix: string, fingerprint: string): { state: strin
  * A key's effective rate per minute, on Redis's clock: for commands and pages that show it beside
  * the plan's (`usage`, the dashboard, /metrics, `keys`). Needs no limiter, only the connection.
  */
-export async function readEffectiveRate(redis: Redis, keyPrefix: string, fingerprint: string, planRatePerMin: number): Promise<number> {
+export async function readEffectiveRate(redis: RedisConnection, keyPrefix: string, fingerprint: string, planRatePerMin: number): Promise<number> {
   const replies = await redis.multi().time().hmget(rateKeys(keyPrefix, fingerprint).state, 'cutRate', 'cutAt').exec();
   const [time, cut] = (replies ?? []).map(([err, value]) => {
     if (err) throw new Error(`reading the effective rate of ${fingerprint} failed: ${err.message}`, { cause: err });
@@ -127,7 +128,7 @@ export async function readEffectiveRate(redis: Redis, keyPrefix: string, fingerp
   return effectiveRatePerMin(planRatePerMin, last, nowMs);
 }
 
-export function createRateLimiter(redis: Redis, keyPrefix: string, limit: () => RateLimit): RateLimiter {
+export function createRateLimiter(redis: RedisConnection, keyPrefix: string, limit: () => RateLimit): RateLimiter {
   const acquire = defineScript(redis, 'haPaceAcquire', 2, ACQUIRE_SCRIPT);
   const giveBack = defineScript(redis, 'haPaceGiveBack', 1, GIVE_BACK_SCRIPT);
   const rateLimited = defineScript(redis, 'haPaceRateLimited', 2, RATE_LIMITED_SCRIPT);

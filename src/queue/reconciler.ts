@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import type { Db } from '../db/client.js';
 import { firstMissingPage } from '../db/pages.js';
 import { failRun, SELF_RESUMING_PAUSES } from '../db/runs.js';
@@ -105,7 +105,7 @@ export interface ReconcilerOptions {
  * jobs are re-added delayed by the in-flight grace; when they run, a page that landed meanwhile is
  * found committed and only chained. The schedules this process last saw are upserted again.
  */
-export function scheduleReconciler(redis: Redis, keyPrefix: string, db: Db, queue: PagesQueue, options: ReconcilerOptions, logger: Logger): () => void {
+export function scheduleReconciler(redis: RedisConnection, keyPrefix: string, db: Db, queue: PagesQueue, options: ReconcilerOptions, logger: Logger): () => void {
   const lockKey = `${keyPrefix}:reconcile-lock`;
   const intactKey = `${keyPrefix}:redis-intact`;
   const tick = async () => {

@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import { backoffDelayMs } from './backoff.js';
 import { PAGES_QUEUE } from './names.js';
 import { processPageJob, type PageJobDeps, type PageJobOutcome } from './page-job.js';
@@ -20,7 +20,7 @@ export type PageWorker = Worker<PageJobData, PageJobOutcome>;
  * A BullMQ worker running page jobs. Crashed workers' jobs come back through BullMQ's stall
  * check; the page job's own idempotence makes that safe, so stalls may repeat many times.
  */
-export function createPageWorker(connection: Redis, deps: PageJobDeps, options: PageWorkerOptions): PageWorker {
+export function createPageWorker(connection: RedisConnection, deps: PageJobDeps, options: PageWorkerOptions): PageWorker {
   const worker = new Worker<PageJobData, PageJobOutcome>(PAGES_QUEUE, (job, token) => processPageJob(job, token, deps), {
     connection,
     prefix: options.prefix,

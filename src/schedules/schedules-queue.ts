@@ -1,5 +1,5 @@
 import { Queue, type Job, type JobsOptions, type RepeatOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.js';
 import type { CrawlMode } from '../db/schema.js';
 import { CRON_TIME_ZONE, type Cadence } from './cadence.js';
 
@@ -37,7 +37,7 @@ const FIRING_JOB_OPTIONS: JobsOptions = {
   removeOnFail: true,
 };
 
-export function createSchedulesQueue(connection: Redis, prefix: string): SchedulesQueue {
+export function createSchedulesQueue(connection: RedisConnection, prefix: string): SchedulesQueue {
   return new Queue<FiringJobData>(SCHEDULES_QUEUE, { connection, prefix });
 }
 

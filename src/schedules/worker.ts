@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.js';
 import type { Db } from '../db/client.js';
 import { recordFiring, type ScheduleEvent } from '../db/schedule-events.js';
 import type { Logger } from '../logger.js';
@@ -44,7 +44,7 @@ export async function processFiring(job: FiringJob, deps: FiringDeps): Promise<F
  * holds: a pooled connection for its lock, and a second one while it starts the run. Running this
  * worker in several processes is safe (see recordFiring).
  */
-export function createScheduleWorker(connection: Redis, deps: FiringDeps, options: { prefix: string }): ScheduleWorker {
+export function createScheduleWorker(connection: RedisConnection, deps: FiringDeps, options: { prefix: string }): ScheduleWorker {
   const worker = new Worker<FiringJobData, FiringOutcome>(SCHEDULES_QUEUE, (job) => processFiring(job, deps), {
     connection,
     prefix: options.prefix,

@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.js';
 import type { Db } from '../db/client.js';
 import type { Webhook, WebhookMessage } from '../db/schema.js';
 import type { Logger } from '../logger.js';
@@ -78,7 +78,7 @@ export type DeliveryWorker = Worker<DeliveryJobData, DeliveryOutcome>;
 const DELIVERY_CONCURRENCY = 8;
 
 /** `jobLockMs`: a delivery whose worker died is taken over after about 1.5 × this (HA_JOB_LOCK_MS, as for pages). */
-export function createDeliveryWorker(connection: Redis, options: { prefix: string; jobLockMs: number }, deps: DeliveryDeps): DeliveryWorker {
+export function createDeliveryWorker(connection: RedisConnection, options: { prefix: string; jobLockMs: number }, deps: DeliveryDeps): DeliveryWorker {
   const worker = new Worker<DeliveryJobData, DeliveryOutcome>(WEBHOOKS_QUEUE, (job) => deliverMessage(job.data.messageId, deps), {
     connection,
     prefix: options.prefix,

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.js';
 
 export const WEBHOOKS_QUEUE = 'webhooks';
 
@@ -13,7 +13,7 @@ export interface DeliveryJobData {
 
 export type WebhooksQueue = Queue<DeliveryJobData>;
 
-export function createWebhooksQueue(connection: Redis, prefix: string): WebhooksQueue {
+export function createWebhooksQueue(connection: RedisConnection, prefix: string): WebhooksQueue {
   return new Queue<DeliveryJobData>(WEBHOOKS_QUEUE, {
     connection,
     prefix,

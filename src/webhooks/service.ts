@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.js';
 import type { WebhookConfig } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
@@ -22,7 +22,7 @@ export interface WebhookService {
   close(): Promise<void>;
 }
 
-export function createWebhookService(redis: Redis, db: Db, options: { prefix: string; jobLockMs: number }, config: WebhookConfig, logger: Logger): WebhookService {
+export function createWebhookService(redis: RedisConnection, db: Db, options: { prefix: string; jobLockMs: number }, config: WebhookConfig, logger: Logger): WebhookService {
   const { prefix } = options;
   const queue = createWebhooksQueue(redis, prefix);
   const sender = createSender({ timeoutMs: config.timeoutMs, allowPrivate: config.allowPrivate });

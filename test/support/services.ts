@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisConnection } from '../../src/queue/connection.js';
+import { untaggedPrefix } from '../../src/queue/redis-keys.js';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
@@ -10,7 +12,16 @@ import { createLogger } from '../../src/logger.js';
 export const SERVICES = {
   databaseUrl: process.env.DATABASE_URL ?? 'postgres://archiver:archiver@127.0.0.1:54329/archiver',
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:63790',
+  /** The cluster suite (vitest.cluster.config.ts) points REDIS_URL at a node of scripts/redis-cluster.sh's cluster. */
+  redisCluster: process.env.HA_TEST_REDIS_CLUSTER === '1',
 };
+
+/** A plain connection to the services' Redis, or a cluster client in the cluster suite; the caller disconnects it. */
+export function testRedis(options: RedisOptions = {}): RedisConnection {
+  if (!SERVICES.redisCluster) return new Redis(SERVICES.redisUrl, options);
+  const url = new URL(SERVICES.redisUrl);
+  return new Cluster([{ host: url.hostname, port: Number(url.port) }], { redisOptions: options });
+}
 
 export const silentLogger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
@@ -40,15 +51,16 @@ export async function freshDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** A hash-tagged queue prefix of its own, and a way to remove every key under it. */
+/** A hash-tagged queue prefix of its own, and a way to remove every key under it (API-key-scoped ones too, see redis-keys.ts). */
 export function freshPrefix(): { prefix: string; clear(): Promise<void> } {
   const prefix = `{ha-test-${randomBytes(4).toString('hex')}}`;
   return {
     prefix,
     async clear() {
-      const redis = new Redis(SERVICES.redisUrl);
+      const redis = testRedis();
       try {
         await deleteKeysUnder(redis, prefix);
+        await deleteKeysUnder(redis, untaggedPrefix(prefix));
       } finally {
         redis.disconnect();
       }
@@ -90,19 +102,22 @@ export async function dropDatabase(name: string): Promise<void> {
   }
 }
 
-/** Every key under a prefix, in SCAN batches: KEYS would block a Redis shared with other work. */
-export async function forEachKeyUnder(redis: Redis, prefix: string, visit: (keys: string[]) => Promise<void>): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await visit(keys);
-    cursor = next;
-  } while (cursor !== '0');
+/** Every key under a prefix, in SCAN batches (KEYS would block a Redis shared with other work), on every master of a cluster. */
+export async function forEachKeyUnder(redis: RedisConnection, prefix: string, visit: (keys: string[]) => Promise<void>): Promise<void> {
+  for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await visit(keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
 }
 
-export function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
+/** One DEL per key: a cluster refuses a DEL of keys in several slots. */
+export function deleteKeysUnder(redis: RedisConnection, prefix: string): Promise<void> {
   return forEachKeyUnder(redis, prefix, async (keys) => {
-    await redis.del(...keys);
+    await Promise.all(keys.map((key) => redis.del(key)));
   });
 }
 
@@ -110,6 +125,7 @@ export function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
 export function testConfig(overrides: Partial<Config> & Pick<Config, 'databaseUrl' | 'queuePrefix' | 'baseUrl'>): Config {
   return {
     ...loadConfig({}, { CRAWLORA_API_KEY: 'test-key', CRAWLORA_PLAN: 'enterprise', REDIS_URL: SERVICES.redisUrl }),
+    redisCluster: SERVICES.redisCluster,
     ratePerMin: 100_000,
     attempts: 5,
     backoffCapMs: 200,
