@@ -4,6 +4,7 @@ import { keyFingerprint } from '../../src/crawlora/api-key.js';
 import { detectRedisCluster, type RedisConnection } from '../../src/queue/connection.js';
 import { createCreditGate } from '../../src/queue/credit-gate.js';
 import { createRateLimiter } from '../../src/queue/rate-limiter.js';
+import { untaggedPrefix } from '../../src/queue/redis-keys.js';
 import { catalogueIds } from '../../src/sim/catalogue.js';
 import { runCli } from '../support/cli.js';
 import { useCrawlEnvironment } from '../support/environment.js';
@@ -51,7 +52,7 @@ describe('on a Redis Cluster', () => {
       expect((await limiter.tryAcquire(fingerprint)).admitted).toBe(true);
       await gate.reserve(fingerprint, 8, { dailyCredits: 1_000, monthlyCredits: 10_000 });
       const keys: string[] = [];
-      for (const node of (redis as Cluster).nodes('master')) keys.push(...(await node.keys(`*{${fingerprint}}*`)));
+      for (const node of (redis as Cluster).nodes('master')) keys.push(...(await node.keys(`${untaggedPrefix(prefix)}:*{${fingerprint}}*`)));
       expect(keys.length).toBeGreaterThanOrEqual(2);
       const slots = new Set(await Promise.all(keys.map((key) => redis.cluster('KEYSLOT', key))));
       expect(slots.size).toBe(1);

@@ -104,6 +104,8 @@ export async function dropDatabase(name: string): Promise<void> {
 
 /** Every key under a prefix, in SCAN batches (KEYS would block a Redis shared with other work), on every master of a cluster. */
 export async function forEachKeyUnder(redis: RedisConnection, prefix: string, visit: (keys: string[]) => Promise<void>): Promise<void> {
+  // A cluster client knows its masters only once it has read the slots.
+  if (redis instanceof Cluster && redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
     let cursor = '0';
     do {
