@@ -56,6 +56,11 @@ describe('taken down or gone from the feed', () => {
     // Nothing archived is deleted.
     expect(await archivedIds(db(), '17101')).toEqual([...all].sort());
 
+    const exported = await runCli(['export', '17101', '--format', 'jsonl', '--missing'], t.cliEnv());
+    expect(exported.stderr).toBe('');
+    expect(exported.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { id: string }).id)).toEqual(takenDown.map((index) => all[index]!).sort());
+    expect(await hashtagCoverage(db(), '17101')).toMatchObject({ archived: 200, missing: 10 });
+
     t.sim.configure({ hashtags: { '17101': { size: 200 } } });
     await crawlAndWait(t.app, ['17101']);
     expect(await missingIds('17101')).toEqual([]);
@@ -103,8 +108,15 @@ describe('coverage of a hashtag', () => {
     expect(text.stdout).toContain('coverage     150 / ~600 (25 %); feed ended at page 5 with hasMore false: 150 of ~600 reported');
 
     // Within the day, a second crawl looks nothing up again.
-    await crawlAndWait(t.app, ['17301']);
+    const [again] = await crawlAndWait(t.app, ['17301']);
     expect(t.sim.stats().detailRequests).toBe(1);
+
+    // `runs` shows it beside the hashtag's latest run only.
+    const runs = await runCli(['runs'], t.cliEnv());
+    const rowsOf = (runId: number) => runs.stdout.split('\n').filter((line) => new RegExp(`^│ ${runId} +│`).test(line));
+    expect(rowsOf(again!.id)[0]).toContain('150 / ~600 (25 %)');
+    expect(runs.stdout).toContain('feed ended at page 5 with hasMore false: 150 of ~600 reported');
+    expect(rowsOf(run!.id)[0]).not.toContain('150 / ~600');
   });
 
   it('looks nothing up with HA_COVERAGE=off: the reported count stays unknown', async () => {

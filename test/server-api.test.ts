@@ -158,4 +158,18 @@ describe('pages on the same server', () => {
     expect(body.queues.map((queue: { name: string }) => queue.name)).toEqual(['pages']);
     expect((await t.request('/queues/api/job-schedulers')).status).toBe(200);
   });
+
+  it('GET /api/hashtags/:id/coverage: what the archive holds against the reported count; 400 for a hashtag never crawled', async () => {
+    t.sim.configure({ hashtags: { '7650': { size: 90, fatalEvery: 9 } } });
+    await crawl(['7650']);
+    const { status, body } = await json('/api/hashtags/7650/coverage');
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      hashtagId: '7650',
+      coverage: { reported: null, archived: 80, ratio: null, estimatedTotal: null, fatalItems: 10, missing: 0, creditsPerNewVideo: null, explanation: null },
+    });
+    const unknown = await json('/api/hashtags/7699/coverage');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toMatch(/hashtag 7699 is not in the archive/);
+  });
 });

@@ -77,7 +77,14 @@ export function crawlCommand(): Command {
         const plan = await app.settings.refresh();
         const hashtags = uniqueById(await app.hashtags.resolveRefs(refs));
         if (flags.dryRun) {
-          const estimate = await crawlCostEstimate(app.database.db, plan, config.apiKeys, hashtags, { maxPages, maxItems: options.maxItems, budgetCredits });
+          const estimate = await crawlCostEstimate(
+            app.database.db,
+            plan,
+            config.apiKeys,
+            hashtags,
+            { maxPages, maxItems: options.maxItems, budgetCredits },
+            { passes: passes.passes ?? 1, coverageLookups: config.coverageLookups },
+          );
           process.stdout.write(`${terminalText(renderCostEstimate(estimate))}\n`);
           return true;
         }

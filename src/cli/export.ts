@@ -22,6 +22,7 @@ interface ExportFlags {
   out?: string;
   since?: string;
   match?: string;
+  missing?: boolean;
 }
 
 /** How often the TTY progress line is redrawn. */
@@ -44,7 +45,8 @@ export function exportCommand(): Command {
       )
       .addOption(new Option('--network <kind>', 'cohashtags: a node per hashtag, an edge per pair weighted by the videos carrying both (--format gexf or graphml)').choices(NETWORKS))
       .option('--out <file>', 'write to this file (replaced only once the export is complete) instead of stdout')
-      .option('--since <date>', 'only videos created at or after this date, e.g. 2024-12-01 or 2024-12-01T18:00:00+01:00 (UTC unless an offset is given)'),
+      .option('--since <date>', 'only videos created at or after this date, e.g. 2024-12-01 or 2024-12-01T18:00:00+01:00 (UTC unless an offset is given)')
+      .option('--missing', 'only videos the last complete full crawl no longer listed (taken down or gone from the feed; missing_since set)'),
   ).action(async (args: string[], flags: ExportFlags, command: Command) => {
     const request = selectionRequest(args, flags.match, flags.since === undefined ? null : parseSince(flags.since));
     const format = checkFormat(flags);
@@ -58,7 +60,7 @@ export function exportCommand(): Command {
         return;
       }
       const progress = process.stderr.isTTY ? new ProgressLine(process.stderr) : undefined;
-      await withExportRows(database.readPool, { format: format.format, selection }, (rows) => {
+      await withExportRows(database.readPool, { format: format.format, selection, missingOnly: flags.missing === true }, (rows) => {
         const write = (output: Writable, signal: AbortSignal) =>
           pipeline(rows, countRows(progress), formatRows(format.format), output, { signal });
         return out === undefined ? writeToStdout(write) : writeToFile(out, write);

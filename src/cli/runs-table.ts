@@ -1,9 +1,11 @@
 import Table from 'cli-table3';
+import { coverageCell, type Coverage } from '../coverage/coverage.js';
 import type { CrawlRun } from '../db/schema.js';
 
-export function renderRunsTable(runs: CrawlRun[], nowMs = Date.now()): string {
+/** `coverage`: by run id, shown beside the newest run of each hashtag (see coverageOfLatestRuns). */
+export function renderRunsTable(runs: CrawlRun[], nowMs = Date.now(), coverage: ReadonlyMap<number, Coverage> = new Map()): string {
   const table = new Table({
-    head: ['run', 'hashtag', 'status', 'pages', 'items', 'new', 'credits', 'age', 'note'],
+    head: ['run', 'hashtag', 'status', 'pages', 'items', 'new', 'credits', 'age', 'coverage', 'note'],
     style: { head: [], border: [] },
   });
   for (const run of runs) {
@@ -16,10 +18,16 @@ export function renderRunsTable(runs: CrawlRun[], nowMs = Date.now()): string {
       run.newItems,
       run.credits,
       formatAge(nowMs - run.createdAt.getTime()),
+      coverageNote(coverage.get(run.id)),
       (run.status === 'failed' || run.status === 'running' ? run.lastError : run.stopReason) ?? '',
     ]);
   }
   return table.toString();
+}
+
+function coverageNote(coverage: Coverage | undefined): string {
+  if (!coverage) return '';
+  return coverage.explanation ? `${coverageCell(coverage)}\n${coverage.explanation}` : coverageCell(coverage);
 }
 
 export function formatAge(ms: number): string {

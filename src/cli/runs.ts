@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { positiveInt } from '../config.js';
+import { coverageOfLatestRuns } from '../db/coverage.js';
 import { listRuns } from '../db/runs.js';
 import { configFrom, withDatabase } from './context.js';
 import { renderRunsTable } from './runs-table.js';
@@ -13,7 +14,8 @@ export function runsCommand(): Command {
       const limit = positiveInt(flags.limit, '--limit', 20);
       await withDatabase(configFrom(command), async (database) => {
         const runs = await listRuns(database.db, limit);
-        process.stdout.write(runs.length === 0 ? 'no runs yet\n' : `${terminalText(renderRunsTable(runs))}\n`);
+        const coverage = await coverageOfLatestRuns(database.db, runs);
+        process.stdout.write(runs.length === 0 ? 'no runs yet\n' : `${terminalText(renderRunsTable(runs, Date.now(), coverage))}\n`);
       });
     });
 }

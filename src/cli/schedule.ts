@@ -3,6 +3,8 @@ import { Command, Option } from 'commander';
 import { positiveInt } from '../config.js';
 import { parseHashtagRef } from '../crawlora/hashtag-ref.js';
 import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
+import { coverageCell, type Coverage } from '../coverage/coverage.js';
+import { hashtagCoverage } from '../db/coverage.js';
 import { cachedHashtagIds } from '../hashtags/lookup.js';
 import { scheduleHistories, type ScheduleHistory } from '../db/schedule-events.js';
 import { CRAWL_MODES, type CrawlMode } from '../db/schema.js';
@@ -54,8 +56,12 @@ function listCommand(): Command {
   return new Command('list').description('every schedule: when it fires next, and what it did last').action(async (_flags, command: Command) => {
     await withApp(configFrom(command), async (app) => {
       const entries = await listSchedules(app.schedules);
-      const histories = await scheduleHistories(app.database.db, entries.map((entry) => entry.schedule.hashtagId));
-      process.stdout.write(entries.length === 0 ? "no schedules; add one with 'hashtag-archiver schedule add <hashtagId> --every 6h'\n" : `${terminalText(renderSchedules(entries, histories))}\n`);
+      const hashtagIds = entries.map((entry) => entry.schedule.hashtagId);
+      const histories = await scheduleHistories(app.database.db, hashtagIds);
+      const coverage = new Map(await Promise.all(hashtagIds.map(async (id) => [id, await hashtagCoverage(app.database.db, id)] as const)));
+      process.stdout.write(
+        entries.length === 0 ? "no schedules; add one with 'hashtag-archiver schedule add <hashtagId> --every 6h'\n" : `${terminalText(renderSchedules(entries, histories, coverage))}\n`,
+      );
     });
   });
 }
@@ -75,10 +81,11 @@ function removeCommand(): Command {
     });
 }
 
-export function renderSchedules(entries: ScheduleEntry[], histories: Map<string, ScheduleHistory>): string {
-  const table = new Table({ head: ['hashtag', 'schedule', 'mode', 'max pages', 'next run', 'last run', 'last firing'], style: { head: [], border: [] } });
+export function renderSchedules(entries: ScheduleEntry[], histories: Map<string, ScheduleHistory>, coverage: ReadonlyMap<string, Coverage> = new Map()): string {
+  const table = new Table({ head: ['hashtag', 'schedule', 'mode', 'max pages', 'next run', 'last run', 'last firing', 'coverage'], style: { head: [], border: [] } });
   for (const { schedule, nextRunAt } of entries) {
     const { lastRun, lastFiring } = histories.get(schedule.hashtagId) ?? { lastRun: null, lastFiring: null };
+    const held = coverage.get(schedule.hashtagId);
     table.push([
       schedule.hashtagId,
       describeCadence(schedule.cadence),
@@ -87,6 +94,7 @@ export function renderSchedules(entries: ScheduleEntry[], histories: Map<string,
       formatTime(nextRunAt),
       lastRun ? `#${lastRun.id} ${lastRun.status}${lastRun.stopReason ? ` (${lastRun.stopReason})` : ''}` : '-',
       lastFiring ? `${lastFiring.outcome} ${formatTime(lastFiring.firedAt)}${lastFiring.reason ? `: ${lastFiring.reason}` : ''}` : '-',
+      held ? coverageCell(held) : '-',
     ]);
   }
   return table.toString();

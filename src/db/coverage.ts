@@ -71,3 +71,14 @@ async function passSightings(db: Db, hashtagId: string, passes: PassRow[]): Prom
   for (const { k, videos } of rows) frequencies[k] = videos;
   return { passes: passes.length, frequencies };
 }
+
+/**
+ * Coverage beside the newest run of each hashtag among these runs (newest first, as listed):
+ * what `runs` and the dashboard show, once per hashtag.
+ */
+export async function coverageOfLatestRuns(db: Db, runs: ReadonlyArray<{ id: number; hashtagId: string }>): Promise<Map<number, Coverage>> {
+  const latest = new Map<string, number>();
+  for (const run of runs) if ((latest.get(run.hashtagId) ?? -1) < run.id) latest.set(run.hashtagId, run.id);
+  const entries = await Promise.all([...latest].map(async ([hashtagId, runId]) => [runId, await hashtagCoverage(db, hashtagId)] as const));
+  return new Map(entries);
+}

@@ -18,18 +18,21 @@ export const CSV_COLUMNS = ['hashtag_id', ...VIDEO_COLUMN_NAMES, 'first_seen_at'
 export interface ExportQuery {
   format: ExportFormat;
   selection: Selection;
+  /** Only videos marked hashtag_videos.missing_since (the feed no longer lists them). */
+  missingOnly?: boolean;
 }
 
 /**
  * One statement, so the export is a consistent snapshot. Ordered by the primary key of
  * hashtag_videos (text order), which Postgres can walk without sorting.
  */
-function exportSql({ format, selection }: ExportQuery): Statement {
+function exportSql({ format, selection, missingOnly }: ExportQuery): Statement {
   // raw as text: Postgres' own rendering of the jsonb, with big numbers exactly as stored.
   const typed = CSV_COLUMNS.map((column) => (column === 'hashtag_id' ? 'hv.hashtag_id' : `v.${column}`));
   const columns = [...(format === 'jsonl' ? [] : typed), ...(format === 'csv' ? [] : ['v.raw::text as raw'])].join(', ');
   const params = new SqlParams();
-  const where = selectionCondition(selection, params, { hashtagVideos: 'hv', videos: 'v' });
+  const selected = selectionCondition(selection, params, { hashtagVideos: 'hv', videos: 'v' });
+  const where = missingOnly ? `${selected} and hv.missing_since is not null` : selected;
   return {
     text: `select ${columns} from hashtag_videos hv join videos v on v.id = hv.video_id where ${where} order by hv.hashtag_id, hv.video_id`,
     values: params.values,

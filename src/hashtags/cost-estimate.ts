@@ -31,18 +31,25 @@ export interface EstimateInput {
   monthResetsAt: Date;
   /** Names this dry run had to resolve, already spent (and counted in monthCredits). */
   namesResolved: number;
+  /** `crawl --passes N`: full passes of each hashtag at most; default 1. */
+  passes?: number;
+  /** Hashtags whose reported count the crawl will look up after its first page (HA_COVERAGE), 8 credits each; default 0. */
+  coverageLookups?: number;
 }
 
 export interface HashtagEstimate extends EstimateHashtag {
-  /** null when videoCount is. */
+  /** Of one full pass; null when videoCount is. */
   pages: number | null;
   credits: number | null;
 }
 
 export interface CostEstimate {
   hashtags: HashtagEstimate[];
-  /** Of the hashtags whose video count is known. */
+  /** Of the hashtags whose video count is known, over every pass. */
   pages: number;
+  passes: number;
+  /** Detail requests for the reported counts (coverage), within `credits`. */
+  coverageLookups: number;
   credits: number;
   unknownHashtags: number;
   /** At the plan's rate over all keys, ignoring daily caps. */
@@ -81,8 +88,10 @@ export function estimateCost(input: EstimateInput): CostEstimate {
     const pages = cappedPages(Math.max(1, Math.ceil(hashtag.videoCount / ITEMS_PER_PAGE)), input.limits);
     return { ...hashtag, pages, credits: pages * CREDITS_PER_REQUEST };
   });
-  const pages = hashtags.reduce((sum, hashtag) => sum + (hashtag.pages ?? 0), 0);
-  const credits = pages * CREDITS_PER_REQUEST;
+  const passes = input.passes ?? 1;
+  const coverageLookups = input.coverageLookups ?? 0;
+  const pages = hashtags.reduce((sum, hashtag) => sum + (hashtag.pages ?? 0), 0) * passes;
+  const credits = (pages + coverageLookups) * CREDITS_PER_REQUEST;
   const keys = input.keysSpentToday.length;
   const requestsPerMin = input.ratePerMin * keys;
 
@@ -101,7 +110,9 @@ export function estimateCost(input: EstimateInput): CostEstimate {
     pages,
     credits,
     unknownHashtags: hashtags.filter((hashtag) => hashtag.pages === null).length,
-    minutes: pages / requestsPerMin,
+    passes,
+    coverageLookups,
+    minutes: (pages + coverageLookups) / requestsPerMin,
     requestsPerMin,
     keys,
     today: {
@@ -134,7 +145,7 @@ function cappedPages(pages: number, limits: EstimateLimits): number {
 
 export function renderCostEstimate(estimate: CostEstimate): string {
   const number = (value: number) => value.toLocaleString('en-US');
-  const table = new Table({ head: ['hashtag', 'id', 'videos', 'pages', 'credits', 'time'], style: { head: [], border: [] } });
+  const table = new Table({ head: ['hashtag', 'id', 'reported videos', 'pages a pass', 'credits', 'time'], style: { head: [], border: [] } });
   for (const hashtag of estimate.hashtags) {
     table.push([
       hashtag.label,
@@ -153,8 +164,14 @@ export function renderCostEstimate(estimate: CostEstimate): string {
     table.toString(),
     `time     at ${number(estimate.requestsPerMin)} requests/min (${estimate.keys} key${estimate.keys === 1 ? '' : 's'} × ${number(estimate.requestsPerMin / estimate.keys)} a minute), without daily caps`,
   ];
+  if (estimate.passes > 1) lines.push(`passes   up to ${estimate.passes} full passes of each hashtag: totals count them all (a series ends early once a pass adds few new videos)`);
   if (estimate.unknownHashtags > 0) {
     lines.push(`unknown  ${estimate.unknownHashtags} hashtag(s) given by id have no video count; give them by name to estimate them`);
+  }
+  if (estimate.coverageLookups > 0) {
+    lines.push(
+      `coverage ${estimate.coverageLookups} hashtag count(s) looked up after the first page (${CREDITS_PER_REQUEST} credits each, in the totals; HA_COVERAGE=off skips them)`,
+    );
   }
   if (today.remaining === null) lines.push('today    no daily cap on this plan');
   else if (today.pagesToday === null) lines.push(`today    ${number(today.remaining)} credits left: enough for all of it`);

@@ -1,3 +1,4 @@
+import { lookupDue } from '../coverage/lookup.js';
 import { keyFingerprint } from '../crawlora/api-key.js';
 import { hashtagRefLabel } from '../crawlora/hashtag-ref.js';
 import type { Db } from '../db/client.js';
@@ -17,6 +18,7 @@ export async function crawlCostEstimate(
   apiKeys: string[],
   hashtags: ResolvedRef[],
   limits: EstimateLimits,
+  series: { passes: number; coverageLookups: boolean } = { passes: 1, coverageLookups: false },
   now = new Date(),
 ): Promise<CostEstimate> {
   const usage = await getUsage(db, settings.plan, settings.dailyCredits, now);
@@ -31,5 +33,8 @@ export async function crawlCostEstimate(
     monthCredits: usage.monthCredits,
     monthResetsAt: usage.monthResetsAt,
     namesResolved: hashtags.filter((hashtag) => hashtag.resolvedNow).length,
+    passes: series.passes,
+    // As the page job decides it (see coverage/lookup.ts): a count never looked up, or not today.
+    coverageLookups: series.coverageLookups ? hashtags.filter((hashtag) => hashtag.hashtag === null || lookupDue(hashtag.hashtag.resolvedAt, now)).length : 0,
   });
 }

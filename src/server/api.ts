@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { App } from '../app.js';
 import { parseHashtagRef } from '../crawlora/hashtag-ref.js';
 import { cachedHashtagIds } from '../hashtags/lookup.js';
+import { hashtagCoverage } from '../db/coverage.js';
+import { requireArchived } from '../db/hashtag-stats.js';
 import { RUN_STATUSES } from '../db/schema.js';
 import { getUsage } from '../db/usage.js';
 import { readActivity } from '../queue/activity.js';
@@ -62,6 +64,13 @@ export function apiRoutes(server: FastifyInstance, app: App): void {
     // Names come from the cache only: reading the archive never spends credits.
     const [hashtagId] = (await cachedHashtagIds(db, [parseHashtagRef(id)])) as [string];
     return hashtagVideosPage(db, hashtagId, { limit: query.limit ?? 100, after: query.after });
+  });
+
+  server.get('/api/hashtags/:id/coverage', async (request) => {
+    const { id } = parseParams(videosParams, request.params);
+    const [hashtagId] = (await cachedHashtagIds(db, [parseHashtagRef(id)])) as [string];
+    await requireArchived(db, [hashtagId]);
+    return { hashtagId, coverage: await hashtagCoverage(db, hashtagId) };
   });
 
   server.get('/api/usage', async () => {

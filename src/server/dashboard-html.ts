@@ -1,4 +1,5 @@
 import { formatAge } from '../cli/runs-table.js';
+import { coverageCell } from '../coverage/coverage.js';
 import type { UsageReport } from '../db/usage.js';
 import { BULL_BOARD_PATH } from './bull-board.js';
 import { html, page, type SafeHtml } from './html.js';
@@ -81,7 +82,7 @@ function capUsage(value: number, cap: number, words: SafeHtml): SafeHtml {
 
 function runsTable(runs: RunView[]): SafeHtml {
   return html`<table class="runs">
-<thead><tr><th>Run</th><th>Hashtag</th><th>Status</th><th class="num">Pages</th><th class="num">Items</th><th class="num">New</th><th class="num">Credits</th><th class="num">Req/min</th><th class="num">ETA</th><th>Last error</th><th></th></tr></thead>
+<thead><tr><th>Run</th><th>Hashtag</th><th>Status</th><th class="num">Pages</th><th class="num">Items</th><th class="num">New</th><th class="num">Credits</th><th class="num">Req/min</th><th class="num">ETA</th><th>Coverage</th><th>Last error</th><th></th></tr></thead>
 <tbody>
 ${runs.map(runRow)}
 </tbody>
@@ -99,6 +100,7 @@ function runRow(run: RunView): SafeHtml {
 <td class="num">${count(run.credits)}</td>
 <td class="num">${run.requestsPerMin ?? '–'}</td>
 <td class="num">${run.etaSeconds === null ? '–' : formatAge(run.etaSeconds * 1000)}</td>
+<td class="coverage" title="${run.coverage?.explanation ?? ''}">${run.coverage === null ? '' : coverageCell(run.coverage)}</td>
 <td class="${run.status === 'failed' ? 'note error' : 'note'}" title="${run.lastError ?? ''}">${run.lastError ?? ''}</td>
 <td class="actions">${actionsFor(run)}</td>
 </tr>`;

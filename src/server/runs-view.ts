@@ -1,10 +1,15 @@
 import { desc, eq, type SQL } from 'drizzle-orm';
+import type { Coverage } from '../coverage/coverage.js';
 import type { Db } from '../db/client.js';
+import { coverageOfLatestRuns } from '../db/coverage.js';
 import { crawlRuns, hashtags, type CrawlRun, type RunStatus } from '../db/schema.js';
 import { runPace, type RunPace } from './run-pace.js';
 
-/** A run as the dashboard and the API show it: its row, the hashtag's name when resolved, and its pace. */
-export type RunView = CrawlRun & RunPace & { hashtagName: string | null };
+/**
+ * A run as the dashboard and the API show it: its row, the hashtag's name when resolved, its pace,
+ * and — on the newest run of its hashtag in the list — the hashtag's coverage.
+ */
+export type RunView = CrawlRun & RunPace & { hashtagName: string | null; coverage: Coverage | null };
 
 export async function latestRuns(db: Db, filter: { limit: number; status?: RunStatus | undefined }, nowMs = Date.now()): Promise<RunView[]> {
   return selectRuns(db, filter.status === undefined ? undefined : eq(crawlRuns.status, filter.status), filter.limit, nowMs);
@@ -23,5 +28,6 @@ async function selectRuns(db: Db, where: SQL | undefined, limit: number, nowMs: 
     .where(where)
     .orderBy(desc(crawlRuns.id))
     .limit(limit);
-  return rows.map(({ run, hashtagName }) => ({ ...run, hashtagName, ...runPace(run, nowMs) }));
+  const coverage = await coverageOfLatestRuns(db, rows.map(({ run }) => run));
+  return rows.map(({ run, hashtagName }) => ({ ...run, hashtagName, ...runPace(run, nowMs), coverage: coverage.get(run.id) ?? null }));
 }
