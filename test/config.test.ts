@@ -23,6 +23,12 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ apiKeys: ['k1', 'k2'], plan: 'pro', ratePerMin: 120, dailyCredits: null });
   });
 
+  it('looks hashtag counts up for coverage unless HA_COVERAGE=off, and names a bad value', () => {
+    expect(loadConfig({}).coverageLookups).toBe(true);
+    expect(loadConfig({ HA_COVERAGE: 'OFF' }).coverageLookups).toBe(false);
+    expect(errorOf({ HA_COVERAGE: 'no' })).toBe("HA_COVERAGE: 'no' is neither on nor off; give one of them");
+  });
+
   it('lets CRAWLORA_RATE_PER_MIN and CRAWLORA_DAILY_CREDITS override the plan', () => {
     expect(loadConfig({ CRAWLORA_RATE_PER_MIN: '600', CRAWLORA_DAILY_CREDITS: '80' })).toMatchObject({ ratePerMin: 600, dailyCredits: 80 });
   });
