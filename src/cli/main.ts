@@ -28,6 +28,7 @@ const COMMAND_MODULES: CommandModule[] = [
   { names: ['plan'], load: async () => [(await import('./plan.js')).planCommand()] },
   { names: ['keys'], load: async () => [(await import('./keys.js')).keysCommand()] },
   { names: ['export'], load: async () => [(await import('./export.js')).exportCommand()] },
+  { names: ['package'], load: async () => [(await import('./package.js')).packageCommand()] },
   { names: ['stats'], load: async () => [(await import('./stats.js')).statsCommand()] },
   { names: ['history'], load: async () => [(await import('./history.js')).historyCommand()] },
   { names: ['sim'], load: async () => [(await import('./sim.js')).simCommand()] },

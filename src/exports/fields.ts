@@ -5,7 +5,7 @@
  */
 
 /** Frictionless Table Schema types; Parquet types follow from them (see parquet.ts). */
-export type FieldType = 'string' | 'integer' | 'datetime' | 'boolean' | 'object';
+export type FieldType = 'string' | 'integer' | 'number' | 'datetime' | 'boolean' | 'object' | 'array';
 
 export interface Field {
   name: string;
@@ -37,6 +37,13 @@ export const FIELDS = {
   raw: field('raw', 'object', 'the whole item as Crawlora served it at the last sighting, as JSON text (NUL characters removed)', true),
   firstSeenAt: field('first_seen_at', 'datetime', 'when a crawl first saw it (UTC)', true),
   lastSeenAt: field('last_seen_at', 'datetime', 'when a crawl last saw it (UTC)', true),
+  runRef: field('run_id', 'integer', 'the crawl run that found the video under this hashtag first (crawl_runs.id); empty once that run was deleted'),
+  lastRunRef: field('last_run_id', 'integer', 'the crawl run that saw it under this hashtag last (crawl_runs.id)'),
+  missingSince: field('missing_since', 'datetime', 'since when a complete full crawl of the hashtag no longer lists the video (taken down or gone from the feed); empty while listed'),
+  snapshotRun: field('run_id', 'integer', 'the crawl run of this sighting (crawl_runs.id)'),
+  capturedAt: field('captured_at', 'datetime', 'when the crawl saw the video with these counts (UTC)', true),
+  runKey: field('id', 'integer', 'the crawl run', true),
+  runHashtag: field('hashtag_id', 'string', `TikTok's id of the hashtag crawled (${ID_NOTE})`, true),
 } as const satisfies Record<string, Field>;
 
 /** The columns of `export --format parquet`: the CSV export's, then the raw item. */

@@ -12,7 +12,7 @@ export interface RowGroupLimits {
   maxTextBytes: number;
 }
 
-export const DEFAULT_ROW_GROUP_LIMITS: RowGroupLimits = { maxRows: 50_000, maxTextBytes: 8 * 1024 * 1024 };
+export const DEFAULT_ROW_GROUP_LIMITS: RowGroupLimits = { maxRows: 50_000, maxTextBytes: 2 * 1024 * 1024 };
 
 export interface ParquetOptions {
   /** The file's `created_by`: the tool and its version, never a time, so a re-export is byte-identical. */
@@ -28,6 +28,8 @@ function schemaElement({ name, type, required }: Field): SchemaElement {
   switch (type) {
     case 'integer':
       return { name, type: 'INT64', repetition_type };
+    case 'number':
+      return { name, type: 'DOUBLE', repetition_type };
     case 'boolean':
       return { name, type: 'BOOLEAN', repetition_type };
     case 'datetime':
@@ -40,6 +42,7 @@ function schemaElement({ name, type, required }: Field): SchemaElement {
       };
     case 'string':
     case 'object':
+    case 'array':
       // JSON stays text (UTF8): every reader opens it as a string, and it is the bytes Postgres holds.
       return { name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type };
   }
