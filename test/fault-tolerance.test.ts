@@ -51,10 +51,15 @@ describe('upstream faults', () => {
     const byStatus = t.sim.stats().byStatus;
     expect((byStatus['500'] ?? 0) + (byStatus['429'] ?? 0)).toBeGreaterThan(0);
     // Billed failures (truncated, empty, 10201) are in the ledger and the runs' credits too: nothing
-    // is hidden. Timed-out requests (this simulator never bills them) are there as uncertain.
+    // is hidden. Timed-out requests are there as uncertain: the simulator bills one only when its
+    // answer was sent before the client gave up, which on a loaded machine happens to an ordinary
+    // answer too. So what it charged lies between the certain credits and the certain plus the
+    // uncertain, never outside.
     const credits = finished.reduce((sum, run) => sum + run.credits, 0);
     const ledger = await ledgerCredits(app);
-    expect(ledger.certain).toBe(t.sim.stats().creditsTotal);
+    const charged = t.sim.stats().creditsTotal;
+    expect(ledger.certain).toBeLessThanOrEqual(charged);
+    expect(ledger.certain + ledger.uncertain).toBeGreaterThanOrEqual(charged);
     expect(ledger.uncertain).toBeGreaterThan(0);
     expect(credits).toBe(ledger.certain + ledger.uncertain);
     expect(credits).toBeGreaterThanOrEqual(hashtags.length * 10 * 8);
