@@ -168,6 +168,9 @@ describe('pages on the same server', () => {
       hashtagId: '7650',
       coverage: { reported: null, archived: 80, ratio: null, estimatedTotal: null, fatalItems: 10, missing: 0, creditsPerNewVideo: null, explanation: null },
     });
+    // The dashboard's runs panel shows it beside the hashtag's latest run.
+    const panel = await (await t.request('/runs/panel')).text();
+    expect(panel).toContain('<td class="coverage" title="">80 / ?</td>');
     const unknown = await json('/api/hashtags/7699/coverage');
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toMatch(/hashtag 7699 is not in the archive/);
