@@ -76,7 +76,7 @@ async function main(): Promise<void> {
         result.heapCapMb === null ? '-' : `${result.heapCapMb} MB`,
         result.seconds.toFixed(1),
         Math.round(result.rows / result.seconds).toLocaleString('en-US'),
-        result.peakRssMb.toFixed(0),
+        Number.isNaN(result.peakRssMb) ? 'out of memory' : result.peakRssMb.toFixed(0),
       ]);
     }
     process.stdout.write(`${table.toString()}\n`);
@@ -144,6 +144,10 @@ async function measure(
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     const peak = /peak-rss-kb=(\d+)/.exec(stderr);
+    // Under the heap cap, running out is a result to show, not a reason to lose the other rows.
+    if (heapCapMb !== null && stderr.includes('heap out of memory')) {
+      return { rows: target.rows, format, heapCapMb, seconds: (Date.now() - startedMs) / 1000, peakRssMb: Number.NaN };
+    }
     if (code !== 0 || !peak) throw new Error(`export ${target.hashtagId} --format ${format} exited ${code}: ${stderr}`);
     return { rows: target.rows, format, heapCapMb, seconds: (Date.now() - startedMs) / 1000, peakRssMb: Number(peak[1]) / 1024 };
   } finally {

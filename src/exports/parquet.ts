@@ -88,6 +88,8 @@ export function parquetRows(fields: readonly Field[], options: ParquetOptions): 
     const columnData: ColumnSource[] = fields.map(({ name, type }) => ({
       name,
       data: group.map((row) => columnValue(type, row[name])),
+      // Min/max of whole JSON items prune nothing, and the writer holds each group's until the footer.
+      statistics: type !== 'object' && type !== 'array',
     }));
     writer.write({ columnData, rowGroupSize: group.length });
     group = [];
