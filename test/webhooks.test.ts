@@ -154,6 +154,14 @@ describe('webhooks on real Redis, Postgres and a receiver on loopback', () => {
     expect(bodies[1]!.data).toMatchObject({ runId: run!.id, status: 'paused', stopReason: 'budget', credits: 32 });
   });
 
+  it('a --budget-credits near the integer limit crawls normally: the 80 % test does not overflow', async () => {
+    const app = workerApp();
+    await subscribe(app, ['budget.threshold']);
+    const [run] = await crawlAndWait(app, ['5601'], { budgetCredits: 2_000_000_000 });
+    expect(run).toMatchObject({ status: 'completed', pages: 5, credits: 40 });
+    expect(await app.database.db.select().from(webhookMessages)).toEqual([]);
+  });
+
   it('coverage.low fires for a completed full crawl that archived less than the endpoint\'s share of the reported count, with the coverage', async () => {
     const app = workerApp();
     await app.database.db.insert(hashtags).values([
