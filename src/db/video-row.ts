@@ -127,13 +127,24 @@ function toCount(value: unknown): number | null {
 
 /**
  * When the video was posted, in ms since the epoch; null when upstream gave no usable time.
- * `createTime` comes as unix seconds, as a number or a numeric string.
+ * `createTime` comes as unix seconds, as a number or a numeric string — and on some items in
+ * milliseconds (1.7e12), which read as seconds is a year-55840 timestamp Postgres refuses. So the
+ * unit is read by magnitude: below 1e11 seconds, below 1e14 milliseconds (both reach the year
+ * 5138, far inside what timestamptz stores); anything larger is unusable, stored as null.
  */
 export function createdAtMs(item: RawItem): number | null {
-  const seconds = toCount(item.createTime);
-  if (seconds === null || seconds === 0) return null;
-  const ms = seconds * 1000;
-  return Number.isNaN(new Date(ms).getTime()) ? null : ms;
+  const value = toCount(item.createTime);
+  if (value === null || value === 0) return null;
+  if (value < SECONDS_BELOW) return value * 1000;
+  return value < MILLISECONDS_BELOW ? value : null;
+}
+
+const SECONDS_BELOW = 1e11;
+const MILLISECONDS_BELOW = 1e14;
+
+/** Items whose `createTime` was given but could not be read as a time (stored as null): for the page's warning. */
+export function unreadableCreateTimes(items: readonly RawItem[]): number {
+  return items.filter((item) => item.createTime !== undefined && item.createTime !== null && item.createTime !== 0 && createdAtMs(item) === null).length;
 }
 
 function createTimeOf(item: RawItem): string | null {

@@ -15,7 +15,7 @@ import { failRun, markRunning, noteError, pauseRun, resumeAfterCap, SELF_RESUMIN
 import type { CrawlPage, CrawlRun } from '../db/schema.js';
 import { itemsJsonbForPostgres } from '../db/items-json.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
-import { createdAtMs, dedupeById, toVideoColumns } from '../db/video-row.js';
+import { createdAtMs, dedupeById, toVideoColumns, unreadableCreateTimes } from '../db/video-row.js';
 import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from './backoff.js';
 import type { CreditCaps, CreditGate } from './credit-gate.js';
@@ -170,6 +170,8 @@ async function pageJob(job: Job<PageJobData>, token: string | undefined, deps: P
   }
   deps.observer.pageCommitted({ runId: run.id, items: rows.length, newItems: result.newItems, commitMs: performance.now() - commitStartedMs });
   if (page.invalidItems > 0) log.warn({ invalidItems: page.invalidItems }, 'items without a string id were skipped');
+  const unreadable = unreadableCreateTimes(items);
+  if (unreadable > 0) log.warn({ items: unreadable }, 'createTime neither seconds nor milliseconds; stored as null (raw keeps it)');
   const { decision } = result;
   const released = deps.answers.release(data.runId, data.pageNumber, charge.chargeId);
   if (decision.kind === 'continue') {

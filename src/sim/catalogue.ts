@@ -244,7 +244,7 @@ function textExtraJson(h: HashtagFragments, desc: string): string {
   );
 }
 
-export function catalogueItemJson(hashtagId: string, index: number, epoch: number, quirks: boolean): string {
+export function catalogueItemJson(hashtagId: string, index: number, epoch: number, quirks: boolean, createTimeMsEvery?: number): string {
   checkIndex(index);
   const t = template();
   const h = hashtagFragments(hashtagId);
@@ -273,13 +273,17 @@ export function catalogueItemJson(hashtagId: string, index: number, epoch: numbe
     authorNickname: JSON.stringify(nickname),
     desc: descJson,
     contents: `[{"desc":${descJson},"textExtra":[]}]`,
-    createTime: quirks && isEvery(index, 5) ? `"${createTimeS}"` : String(createTimeS),
+    createTime: createTimeJson(createTimeMsEvery !== undefined && isEvery(index, createTimeMsEvery) ? createTimeS * 1000 : createTimeS, quirks && isEvery(index, 5)),
     stats: statsJson(counts),
     statsV2: statsV2Json(counts),
     musicId: h.musicIdJson[index % SOUNDS_PER_HASHTAG]!,
     challenges: quirks && isEvery(index, 7) ? undefined : h.challengesJson,
     textExtra: quirks && isEvery(index, 11) ? undefined : textExtraJson(h, desc),
   });
+}
+
+function createTimeJson(value: number, asString: boolean): string {
+  return asString ? `"${value}"` : String(value);
 }
 
 /**

@@ -25,6 +25,8 @@ export interface SimHashtagOptions {
    * with this probability, seeded by `seed`; cursors then carry the pass.
    */
   passFraction?: number;
+  /** Every nth item (1-based) carries its createTime in milliseconds, as some real items do. */
+  createTimeMsEvery?: number;
 }
 
 export interface SimKeyLimits {
@@ -146,6 +148,7 @@ const hashtagSchema = z.strictObject({
   fatalEvery: z.number().int().positive().optional(),
   takenDown: z.array(count).optional(),
   passFraction: z.number().gt(0).max(1).optional(),
+  createTimeMsEvery: z.number().int().positive().optional(),
 });
 
 const faultSchema = z.strictObject({

@@ -352,7 +352,7 @@ class Simulator {
       render: () => {
         const nowMs = Date.now();
         id = logId(nowMs, ++this.logSequence);
-        const itemsJson = plan.itemIndices.map((index) => catalogueItemJson(hashtagId, index, epoch, quirks));
+        const itemsJson = plan.itemIndices.map((index) => catalogueItemJson(hashtagId, index, epoch, quirks, hashtag.createTimeMsEvery));
         const fatalItemIdsJson = fatalItemIds.map((fatal) => JSON.stringify(fatal));
         return pageBody({ nextCursor, hasMore: plan.hasMore, itemsJson, nowMs, logId: id, fatalItemIdsJson });
       },
