@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseSince } from '../src/cli/export.js';
+import { parseSince } from '../src/cli/since.js';
 import { ConfigError } from '../src/config.js';
 import { CSV_COLUMNS } from '../src/db/export-rows.js';
 import { createRuns } from '../src/db/runs.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { ConfigError, positiveInt } from '../config.js';
+import { positiveInt } from '../config.js';
 import { InvalidInputError } from '../crawlora/errors.js';
 import { isHashtagRef, parseHashtagRef, type HashtagRef } from '../crawlora/hashtag-ref.js';
 import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
@@ -13,6 +13,7 @@ import type { ResolvedRef } from '../hashtags/resolver.js';
 import { startCrawl } from '../queue/start-crawl.js';
 import { configFrom, requireApiKey, withApp } from './context.js';
 import { parseHashtagFile } from './hashtag-file.js';
+import { parseSince } from './since.js';
 import { renderNameMapping } from './resolve.js';
 import { renderRunsTable } from './runs-table.js';
 import { watchRuns } from './watch-runs.js';
@@ -46,7 +47,7 @@ export function crawlCommand(): Command {
     .option('--max-items <n>', 'stop each run once it has this many items')
     .option('--budget-credits <n>', 'pause a run before it spends more than this many credits')
     .addOption(new Option('--mode <mode>', 'full: every page; incremental: stop once pages bring no new video').choices(CRAWL_MODES).default('full'))
-    .option('--since <date>', 'stop once a whole page is older than this date (YYYY-MM-DD or ISO 8601)')
+    .option('--since <date>', 'stop once a whole page is older than this date: YYYY-MM-DD or an ISO 8601 time, UTC unless it carries an offset')
     .option('--priority <n>', 'BullMQ priority of these runs: 1 goes first (runs without one go before all prioritized runs)')
     .option('--concurrency <n>', 'pages fetched at once by the --wait worker (HA_CONCURRENCY)')
     .option('--passes <n>', 'crawl each hashtag n times in a row (full passes): the feed lists a different part each time; the passes estimate its true size')
@@ -158,14 +159,6 @@ function passSeries(flags: CrawlFlags): { passes: number | null; minNewRatio: nu
 
 function optionalInt(raw: string | undefined, flag: string): number | null {
   return raw === undefined ? null : positiveInt(raw, flag, 1);
-}
-
-export function parseSince(raw: string): Date {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? new Date(`${raw}T00:00:00Z`) : new Date(raw);
-  if (Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(raw)) {
-    throw new ConfigError(`--since: '${raw}' is not a date; give YYYY-MM-DD or an ISO 8601 time`);
-  }
-  return date;
 }
 
 /** Only bounded runs can be priced before they start; unbounded ones show their cost as they go. */
