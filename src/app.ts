@@ -20,6 +20,7 @@ import { createPagesQueue, type PagesQueue } from './queue/pages-queue.js';
 import { createPaidAnswers } from './queue/paid-answers.js';
 import { createLiveSettings, type LiveSettings } from './queue/live-settings.js';
 import { createRateLimiter } from './queue/rate-limiter.js';
+import { createRedisClock } from './queue/redis-clock.js';
 import { scheduleReconciler } from './queue/reconciler.js';
 import { createPageWorker, type PageWorker } from './queue/worker.js';
 import { createSchedulesQueue, type SchedulesQueue } from './schedules/schedules-queue.js';
@@ -63,7 +64,7 @@ export interface App {
 
 export interface AppOptions {
   observer?: PipelineObserver;
-  /** Only tests move time, to cross a UTC midnight for the daily credit cap. */
+  /** Only tests move time, to cross a UTC midnight for the daily credit cap (the credit counters otherwise go by Redis's clock). */
   clock?: () => Date;
 }
 
@@ -75,6 +76,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
   const limiter = createRateLimiter(redis, config.queuePrefix, () => ({ ratePerMin: settings.current().ratePerMin, windowMs: config.rateWindowMs }));
   const keyStates = createKeyStates(redis, config.queuePrefix, config.keyProbeEveryMs);
   const clock = options.clock ?? (() => new Date());
+  const creditClock = options.clock ? async () => clock() : createRedisClock(redis);
   const schedules = createSchedulesQueue(redis, config.queuePrefix);
   const webhooks = createWebhookService(redis, database.db, { prefix: config.queuePrefix, jobLockMs: config.jobLockMs }, config.webhooks, logger.child({ component: 'webhooks' }));
   const workers: Array<PageWorker | ScheduleWorker> = [];
@@ -90,8 +92,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     queue,
     client: createCrawloraClient({ baseUrl: config.baseUrl, timeoutMs: config.requestTimeoutMs }),
     limiter,
-    credits: createCreditGate(redis, config.queuePrefix, (fingerprint, since) => creditsSince(database.db, fingerprint, since)),
-    clock,
+    credits: createCreditGate(redis, config.queuePrefix, (fingerprint, since) => creditsSince(database.db, fingerprint, since), creditClock),
     answers,
     shutdown: shutdown.signal,
     keys: createKeyPool(config.apiKeys, keyStates, limiter),

@@ -28,7 +28,6 @@ export interface ResolverDeps {
   keys: KeyPool;
   limiter: RateLimiter;
   credits: CreditGate;
-  clock: () => Date;
   logger: Logger;
   settings: () => ResolverSettings;
 }
@@ -86,11 +85,11 @@ export function createHashtagResolver(deps: ResolverDeps): HashtagResolver {
     const settings = deps.settings();
     const taken = await takeKey(name);
     const { key } = taken;
-    const reservation = await deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings, deps.clock());
+    const reservation = await deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings);
     if (reservation.kind === 'cap-reached') {
       const cap = reservation.cap === 'daily' ? `its daily cap of ${settings.dailyCredits} credits` : `the month's ${settings.monthlyCredits} included credits (the plan has no overage)`;
       const message = `key ${key.fingerprint} reached ${cap}, which resets at ${reservation.resumeAt.toISOString()}`;
-      throw new AbortError(new RateLimitedError(message, reservation.resumeAt.getTime() - deps.clock().getTime(), true));
+      throw new AbortError(new RateLimitedError(message, reservation.waitMs, true));
     }
     const charge = { keyFingerprint: key.fingerprint, endpoint: 'hashtag-detail', runId: null, credits: CREDITS_PER_REQUEST } as const;
     let detail: HashtagDetail;

@@ -31,10 +31,11 @@ export interface CreditCaps {
 export type Reservation =
   /** `release` gives the credits back when the response turned out not to be billed. */
   | { kind: 'reserved'; release: () => Promise<void> }
-  | { kind: 'cap-reached'; cap: 'daily' | 'monthly'; resumeAt: Date };
+  /** `waitMs`: from now until `resumeAt`, by the gate's clock. */
+  | { kind: 'cap-reached'; cap: 'daily' | 'monthly'; resumeAt: Date; waitMs: number };
 
 export interface CreditGate {
-  reserve(keyFingerprint: string, credits: number, caps: CreditCaps, now?: Date): Promise<Reservation>;
+  reserve(keyFingerprint: string, credits: number, caps: CreditCaps): Promise<Reservation>;
 }
 
 /** Reads how much the ledger says a key spent since a moment: used to seed a missing counter. */
@@ -42,7 +43,11 @@ export type LedgerReader = (keyFingerprint: string, since: Date) => Promise<numb
 
 const COUNTER_TTL_MS = 40 * 86_400_000;
 
-export function createCreditGate(redis: RedisConnection, keyPrefix: string, ledger: LedgerReader): CreditGate {
+/**
+ * `now` tells which UTC day and month a reservation counts against: Redis's clock (see
+ * createRedisClock), so a worker whose own clock runs ahead does not open the next day early.
+ */
+export function createCreditGate(redis: RedisConnection, keyPrefix: string, ledger: LedgerReader, now: () => Promise<Date>): CreditGate {
   const reserveCredits = defineScript(redis, 'haCreditReserve', 2, RESERVE_SCRIPT);
   const counters = (fingerprint: string, now: Date) => {
     const periods = creditPeriods(now);
@@ -53,9 +58,10 @@ export function createCreditGate(redis: RedisConnection, keyPrefix: string, ledg
     };
   };
   return {
-    async reserve(fingerprint, credits, caps, now = new Date()) {
-      const { day, month, periods } = counters(fingerprint, now);
+    async reserve(fingerprint, credits, caps) {
       if (caps.dailyCredits === null && caps.monthlyCredits === null) return { kind: 'reserved', release: async () => {} };
+      const at = await now();
+      const { day, month, periods } = counters(fingerprint, at);
       for (const [key, since] of [
         [day, periods.dayStart],
         [month, periods.monthStart],
@@ -73,9 +79,8 @@ export function createCreditGate(redis: RedisConnection, keyPrefix: string, ledg
           },
         };
       }
-      return result === 1
-        ? { kind: 'cap-reached', cap: 'daily', resumeAt: periods.nextDay }
-        : { kind: 'cap-reached', cap: 'monthly', resumeAt: periods.nextMonth };
+      const [cap, resumeAt] = result === 1 ? (['daily', periods.nextDay] as const) : (['monthly', periods.nextMonth] as const);
+      return { kind: 'cap-reached', cap, resumeAt, waitMs: resumeAt.getTime() - at.getTime() };
     },
   };
 }

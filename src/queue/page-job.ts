@@ -36,7 +36,6 @@ export interface PageJobDeps {
   keys: KeyPool;
   logger: Logger;
   observer: PipelineObserver;
-  clock: () => Date;
   /** Charges and answers paid for and not in Postgres yet. */
   answers: PaidAnswers;
   /** Aborted shortly before the close deadline: requests still in flight are cut, their jobs put back. */
@@ -205,14 +204,14 @@ async function buyPage(job: Job<PageJobData>, token: string | undefined, run: Cr
   const data = job.data;
   const { key } = taken;
   const settings = deps.settings();
-  const reservation = await deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings, deps.clock());
+  const reservation = await deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings);
   if (reservation.kind === 'cap-reached') {
     await deps.keys.giveBack(taken);
     const reason: PauseReason = reservation.cap === 'daily' ? 'daily-cap' : 'monthly-credits';
     const what = reservation.cap === 'daily' ? `daily cap of ${settings.dailyCredits}` : `${settings.monthlyCredits} included credits of the month (the plan has no overage)`;
     await pauseRun(deps.db, run.id, reason, `key ${key.fingerprint} reached its ${what}; the run continues by itself at ${reservation.resumeAt.toISOString()}`);
     log.warn({ key: key.fingerprint, resumeAt: reservation.resumeAt }, 'credit cap reached; run paused until the reset');
-    throw await delayed(job, token, reservation.resumeAt.getTime() - deps.clock().getTime());
+    throw await delayed(job, token, reservation.waitMs);
   }
 
   let page: HashtagPage;

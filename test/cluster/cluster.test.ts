@@ -4,6 +4,7 @@ import { keyFingerprint } from '../../src/crawlora/api-key.js';
 import { detectRedisCluster, type RedisConnection } from '../../src/queue/connection.js';
 import { createCreditGate } from '../../src/queue/credit-gate.js';
 import { createRateLimiter } from '../../src/queue/rate-limiter.js';
+import { createRedisClock } from '../../src/queue/redis-clock.js';
 import { untaggedPrefix } from '../../src/queue/redis-keys.js';
 import { catalogueIds } from '../../src/sim/catalogue.js';
 import { runCli } from '../support/cli.js';
@@ -44,7 +45,7 @@ describe('on a Redis Cluster', () => {
   it("spreads many API keys' limiter and credit state over the masters, each script's keys in one slot", async () => {
     const prefix = `${t.prefix}-spread`;
     const limiter = createRateLimiter(redis, prefix, () => ({ ratePerMin: 600, windowMs: 60_000 }));
-    const gate = createCreditGate(redis, prefix, async () => 0);
+    const gate = createCreditGate(redis, prefix, async () => 0, createRedisClock(redis));
     const fingerprints = Array.from({ length: 12 }, (_, i) => keyFingerprint(`spread-key-${i}`));
     const masters = new Set<string>();
     for (const fingerprint of fingerprints) {
