@@ -152,6 +152,18 @@ describe('pages on the same server', () => {
     expect((await t.request('/assets/uplot/uPlot.iife.min.js')).status).toBe(200);
   });
 
+  it('the usage panel follows a plan changed while the server runs, as /api/usage does', async () => {
+    await t.app.settings.set({ plan: 'starter' });
+    try {
+      const panel = await (await t.request('/runs/panel')).text();
+      expect(panel).toMatch(/Credits · starter plan/);
+      expect(panel).toMatch(/of 20,000 included credits/);
+      expect((await json('/api/usage')).body).toMatchObject({ plan: 'starter', includedCredits: 20_000, dailyCredits: 5_000 });
+    } finally {
+      await t.app.settings.reset();
+    }
+  });
+
   it('serves Bull Board over the pages queue at /queues, job schedulers included', async () => {
     expect((await t.request('/queues')).status).toBe(200);
     const { body } = await json('/queues/api/queues');

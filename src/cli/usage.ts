@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { getUsage, type UsageReport } from '../db/usage.js';
+import { getLiveUsage, type UsageReport } from '../db/usage.js';
 import { configFrom, withApp } from './context.js';
 
 export function usageCommand(): Command {
@@ -8,9 +8,7 @@ export function usageCommand(): Command {
     .option('--json', 'print the report as JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
       await withApp(configFrom(command), async (app) => {
-        // The live plan: `plan` may have changed it since the environment was written.
-        const { plan, dailyCredits } = await app.settings.refresh();
-        const report = await getUsage(app.database.db, plan, dailyCredits);
+        const report = await getLiveUsage(app.database.db, app.settings);
         process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderUsage(report));
       });
     });

@@ -1,6 +1,7 @@
 import { and, gte, sql } from 'drizzle-orm';
 import { PLANS, type PlanName } from '../crawlora/plans.js';
 import { creditPeriods } from '../queue/credit-gate.js';
+import type { LiveSettings } from '../queue/live-settings.js';
 import type { Db } from './client.js';
 import { creditLedger } from './schema.js';
 
@@ -56,6 +57,15 @@ export async function getUsage(db: Db, plan: PlanName, dailyCredits: number | nu
     dayResetsAt: periods.nextDay,
     monthResetsAt: periods.nextMonth,
   };
+}
+
+/**
+ * Usage against the plan in force now: `plan` may have changed it since this process started. The
+ * one source of `usage`, `/api/usage` and the dashboard's panel.
+ */
+export async function getLiveUsage(db: Db, settings: Pick<LiveSettings, 'refresh'>): Promise<UsageReport> {
+  const { plan, dailyCredits } = await settings.refresh();
+  return getUsage(db, plan, dailyCredits);
 }
 
 /** Credits past the plan's included ones, and their price at the plan's overage rate. */

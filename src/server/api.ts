@@ -6,7 +6,7 @@ import { cachedHashtagIds } from '../hashtags/lookup.js';
 import { hashtagCoverage } from '../db/coverage.js';
 import { requireArchived } from '../db/hashtag-stats.js';
 import { RUN_STATUSES } from '../db/schema.js';
-import { getUsage } from '../db/usage.js';
+import { getLiveUsage } from '../db/usage.js';
 import { readActivity } from '../queue/activity.js';
 import { cancel, pause, resume } from '../queue/run-control.js';
 import { hashtagVideosPage } from './hashtag-videos.js';
@@ -74,8 +74,7 @@ export function apiRoutes(server: FastifyInstance, app: App): void {
   });
 
   server.get('/api/usage', async () => {
-    const { plan, dailyCredits } = await app.settings.refresh();
-    const report = await getUsage(db, plan, dailyCredits);
+    const report = await getLiveUsage(db, app.settings);
     return { ...report, projected: projectMonth(report) };
   });
 

@@ -58,7 +58,7 @@ function usagePanel(usage: UsageReport, projected: UsageProjection): SafeHtml {
     ? html`${count(usage.todayCredits)} credits (no daily cap)`
     : capUsage(busiestToday, usage.dailyCredits, html`${count(busiestToday)} of ${count(usage.dailyCredits)} on the busiest key (${count(usage.todayCredits)} across keys)`)}</dd>
 <dt>This month</dt>
-<dd>${capUsage(usage.monthCredits, usage.includedCredits, html`${count(usage.monthCredits)} of ${count(usage.includedCredits)} included credits`)}</dd>
+<dd>${capUsage(usage.monthCredits, usage.includedCredits, html`${count(usage.monthCredits)} of ${count(usage.includedCredits)} included credits${usage.uncertainCredits === 0 ? '' : html` (${count(usage.uncertainCredits)} uncertain: timed out, counted as billed)`}`)}</dd>
 <dt>Overage</dt>
 <dd>${usage.overageUsd === null ? 'none: this plan pauses crawls at its included credits' : `${dollars(usage.overageUsd)} so far`}</dd>
 <dt>Projected</dt>

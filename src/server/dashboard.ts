@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../app.js';
-import { getUsage } from '../db/usage.js';
+import { getLiveUsage } from '../db/usage.js';
 import { dashboardPage, panelHtml, type PanelData } from './dashboard-html.js';
 import { PAGE_CSP } from './html.js';
 import { latestRuns } from './runs-view.js';
@@ -22,7 +22,7 @@ export async function dashboardRoutes(server: FastifyInstance, app: App): Promis
   const panelData = async (): Promise<PanelData> => {
     const [runs, usage] = await Promise.all([
       latestRuns(app.database.reads, { limit: PANEL_RUNS }),
-      getUsage(app.database.reads, app.config.plan, app.config.dailyCredits),
+      getLiveUsage(app.database.reads, app.settings),
     ]);
     return { runs, usage, projected: projectMonth(usage) };
   };
