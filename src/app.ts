@@ -90,7 +90,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
   const deps: PageJobDeps = {
     db: database.db,
     queue,
-    client: createCrawloraClient({ baseUrl: config.baseUrl, timeoutMs: config.requestTimeoutMs }),
+    client: createCrawloraClient({ baseUrl: config.baseUrl, timeoutMs: config.requestTimeoutMs, maxBodyBytes: config.maxBodyBytes }),
     limiter,
     credits: createCreditGate(redis, config.queuePrefix, (fingerprint, since) => creditsSince(database.db, fingerprint, since), creditClock),
     answers,

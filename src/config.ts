@@ -33,6 +33,8 @@ export interface Config {
   redisSentinelName: string | null;
   queuePrefix: string;
   requestTimeoutMs: number;
+  /** Crawlora answers larger than this are cut off (a transient failure): the worker's memory stays bounded. */
+  maxBodyBytes: number;
   attempts: number;
   backoffCapMs: number;
   /** A crashed worker's page is taken over after at most about 1.5 × this. */
@@ -75,6 +77,12 @@ export interface WebhookConfig {
 export const DEFAULT_DATABASE_URL = 'postgres://archiver:archiver@127.0.0.1:54329/archiver';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:63790';
 export const DEFAULT_BASE_URL = 'https://api.crawlora.net/api/v1';
+/**
+ * A page is 30 items of ~16 KB (the spec's sample item), ~0.5 MB; items with long captions and
+ * many mentions make 1–1.5 MB. 4 MiB leaves a few MB above that, and a worker at concurrency 8
+ * holds at most 32 MiB of answers.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** A bad setting: the message is one line naming the setting and what to do. */
 export class ConfigError extends Error {
@@ -92,6 +100,7 @@ type ConfigSource =
   | 'CRAWLORA_RATE_WINDOW_MS'
   | 'CRAWLORA_DAILY_CREDITS'
   | 'CRAWLORA_TIMEOUT_MS'
+  | 'CRAWLORA_MAX_BODY_BYTES'
   | 'DATABASE_URL'
   | 'DATABASE_REPLICA_URL'
   | 'HA_PG_PREPARED_STATEMENTS'
@@ -172,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     ...sentinels(read('REDIS_SENTINELS'), read('REDIS_SENTINEL_NAME')),
     queuePrefix,
     requestTimeoutMs: positiveInt(read('CRAWLORA_TIMEOUT_MS'), 'CRAWLORA_TIMEOUT_MS', 30_000),
+    maxBodyBytes: positiveInt(read('CRAWLORA_MAX_BODY_BYTES'), 'CRAWLORA_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES),
     attempts: positiveInt(read('HA_ATTEMPTS'), 'HA_ATTEMPTS', 8),
     backoffCapMs: positiveInt(read('HA_BACKOFF_CAP_MS'), 'HA_BACKOFF_CAP_MS', 300_000),
     jobLockMs: positiveInt(read('HA_JOB_LOCK_MS'), 'HA_JOB_LOCK_MS', 30_000),

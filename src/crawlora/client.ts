@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { interpretHashtagDetail, type HashtagDetail } from './detail.js';
 import { TransientError } from './errors.js';
 import { interpretHashtagPage, type HashtagPage, type WireResponse } from './interpret.js';
@@ -7,6 +7,8 @@ export interface CrawloraClientOptions {
   /** e.g. https://api.crawlora.net/api/v1 */
   baseUrl: string;
   timeoutMs: number;
+  /** An answer larger than this is cut off and treated as a transient failure. */
+  maxBodyBytes: number;
 }
 
 export interface HashtagPageRequest {
@@ -29,6 +31,30 @@ export interface CrawloraClient {
   fetchHashtagDetail(request: HashtagDetailRequest): Promise<HashtagDetail>;
 }
 
+class BodyTooLargeError extends Error {}
+
+/**
+ * The body as bytes, refused as soon as it passes `maxBytes` (by its announced length, or while it
+ * streams in), so a 50 MB or endless answer never reaches the worker's heap whole.
+ */
+async function readCapped(body: Dispatcher.ResponseData['body'], contentLength: string | string[] | undefined, maxBytes: number): Promise<Buffer> {
+  if (typeof contentLength === 'string' && Number(contentLength) > maxBytes) {
+    body.destroy();
+    throw new BodyTooLargeError();
+  }
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    length += (chunk as Buffer).length;
+    if (length > maxBytes) {
+      body.destroy();
+      throw new BodyTooLargeError();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+}
+
 /** The HTTP edge: builds the requests, enforces the timeout, and hands each exchange to its pure interpreter. */
 export function createCrawloraClient(options: CrawloraClientOptions): CrawloraClient {
   const base = options.baseUrl.replace(/\/+$/, '');
@@ -47,9 +73,16 @@ export function createCrawloraClient(options: CrawloraClientOptions): CrawloraCl
       status = response.statusCode;
       const header = response.headers['retry-after'];
       retryAfter = (Array.isArray(header) ? header[0] : header) ?? null;
-      bytes = Buffer.from(await response.body.arrayBuffer());
+      bytes = await readCapped(response.body, response.headers['content-length'], options.maxBodyBytes);
     } catch (cause) {
-      const failure = timeout.aborted ? `timed out after ${options.timeoutMs} ms` : signal?.aborted ? 'was cut short (shutting down)' : 'failed on the network';
+      const failure =
+        cause instanceof BodyTooLargeError
+          ? `answered more than ${options.maxBodyBytes} bytes (CRAWLORA_MAX_BODY_BYTES); the answer was cut off`
+          : timeout.aborted
+            ? `timed out after ${options.timeoutMs} ms`
+            : signal?.aborted
+              ? 'was cut short (shutting down)'
+              : 'failed on the network';
       // Headers of a 2xx already arrived when the body broke off: Crawlora billed that one. One we
       // stopped waiting for usually finishes upstream and is billed too.
       const charged = status >= 200 && status < 300;

@@ -36,8 +36,8 @@ export interface SimKeyLimits {
 }
 
 export interface SimFaultRule {
-  /** '403html': a WAF or CDN in front of the API refusing with an HTML page. */
-  kind: '500' | '429' | 'slow' | 'truncated' | 'empty' | 'status10201' | '400' | '403html';
+  /** '403html': a WAF or CDN in front of the API refusing with an HTML page. huge: a 2xx page with a `sizeBytes` body; endless: a 2xx whose body never ends (until the client leaves). */
+  kind: '500' | '429' | 'slow' | 'truncated' | 'empty' | 'status10201' | '400' | '403html' | 'huge' | 'endless';
   /** Probability 0..1 that a matching request triggers the fault; default 1. */
   rate?: number;
   /** Fire at most this many times; default unlimited. */
@@ -47,6 +47,8 @@ export interface SimFaultRule {
   cursor?: number;
   /** For 'slow'; default 30000. */
   delayMs?: number;
+  /** For 'huge'; default 50 MB. */
+  sizeBytes?: number;
   /**
    * Which endpoint the rule applies to; default 'hashtags' so a detail lookup made before
    * crawling cannot consume a rule a test aimed at the posts pages.
@@ -152,12 +154,13 @@ const hashtagSchema = z.strictObject({
 });
 
 const faultSchema = z.strictObject({
-  kind: z.enum(['500', '429', 'slow', 'truncated', 'empty', 'status10201', '400', '403html']),
+  kind: z.enum(['500', '429', 'slow', 'truncated', 'empty', 'status10201', '400', '403html', 'huge', 'endless']),
   rate: z.number().min(0).max(1).optional(),
   times: count.optional(),
   hashtagId: z.string().optional(),
   cursor: count.optional(),
   delayMs: count.optional(),
+  sizeBytes: z.number().int().positive().max(1_000_000_000).optional(),
   endpoint: z.enum(['hashtags', 'detail', 'any']).optional(),
 });
 

@@ -70,6 +70,8 @@ interface Reply {
   render: () => string | Buffer;
   /** Send only the first half of the bytes. */
   truncated?: boolean;
+  /** Instead of the body, send JSON-valid padding until the client leaves. */
+  endless?: boolean;
   extraDelayMs?: number;
   /** Bookkeeping for a complete 2xx body that reached the socket. */
   onDelivered?: (stats: StatsRecorder) => void;
@@ -89,6 +91,31 @@ interface Exchange {
 
 function jsonReply(status: number, body: string, headers?: Record<string, string>): Reply {
   return headers ? { status, render: () => body, headers } : { status, render: () => body };
+}
+
+const DEFAULT_HUGE_BYTES = 50_000_000;
+
+/** The page with a padding field in front, `sizeBytes` long in all: still valid JSON. */
+function hugeBody(page: string | Buffer, sizeBytes: number): Buffer {
+  const bytes = typeof page === 'string' ? Buffer.from(page, 'utf8') : page;
+  const head = Buffer.from('{"padding":"');
+  const tail = Buffer.concat([Buffer.from('",'), bytes.subarray(1)]);
+  return Buffer.concat([head, Buffer.alloc(Math.max(0, sizeBytes - head.length - tail.length), 0x20), tail]);
+}
+
+/** 64 KB of spaces at a time, each once the socket drained the last, until the client leaves. */
+function writeEndless(res: ServerResponse): Promise<void> {
+  const chunk = Buffer.alloc(65_536, 0x20);
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+  res.write('{"padding":"');
+  return new Promise((resolve) => {
+    const more = () => {
+      while (!res.destroyed && res.write(chunk));
+      if (!res.destroyed) res.once('drain', more);
+    };
+    res.once('close', () => resolve());
+    more();
+  });
 }
 
 function errorReply(status: number, msg: string): Reply {
@@ -319,6 +346,12 @@ class Simulator {
         return errorReply(400, 'invalid input');
       case '403html':
         return jsonReply(403, WAF_PAGE, { 'content-type': 'text/html; charset=utf-8' });
+      case 'huge': {
+        const page = normal();
+        return { ...page, render: () => hugeBody(page.render(), rule.sizeBytes ?? DEFAULT_HUGE_BYTES) };
+      }
+      case 'endless':
+        return { ...normal(), endless: true };
       case 'slow':
         return { ...normal(), extraDelayMs: rule.delayMs ?? DEFAULT_SLOW_DELAY_MS };
       case 'truncated':
@@ -400,6 +433,12 @@ class Simulator {
     const delayMs = this.latencyMs() + (reply.extraDelayMs ?? 0) - (performance.now() - startedMs);
     if (delayMs > 0) await waitUnlessClientLeaves(res, delayMs);
     const success = reply.status >= 200 && reply.status < 300;
+    if (reply.endless && !res.destroyed) {
+      // The headers of a 2xx reached the client: billed, as any 2xx is.
+      this.settle(exchange, true);
+      await writeEndless(res);
+      return;
+    }
     if (res.destroyed) {
       // Nothing reached the client: charged only where the options say upstream bills it anyway.
       this.settle(exchange, success && this.options.billAbandoned);
