@@ -1,7 +1,7 @@
 /**
  * `npm run chaos`: the full chaos run from issue 5 — 20 hashtags × 50 pages, 3 worker processes,
- * one killed with SIGKILL every few seconds — then a Redis and a Postgres restart mid-crawl, and a
- * Redis FLUSHALL mid-crawl (issue 15).
+ * one killed with SIGKILL every few seconds — then a Redis and a Postgres restart mid-crawl, a
+ * Postgres down for 35 s (longer than the in-place commit retry) and a Redis FLUSHALL mid-crawl (issue 15).
  * Prints what it did and what the archive holds; exits non-zero if anything was lost.
  */
 import { runChaos, type ChaosReport } from '../test/support/chaos.js';
@@ -27,6 +27,9 @@ const redis = await runChaos({ hashtags: 20, pagesPerHashtag: 50, workers: 3, ki
 const redisOk = verdict('Redis restart', redis, 0);
 const postgres = await runChaos({ hashtags: 20, pagesPerHashtag: 50, workers: 3, killEveryMs: 0, restartPostgresAfterMs: 5_000, timeoutMs: 600_000, log });
 const postgresOk = verdict('Postgres restart', postgres, 3);
+// Longer than the ~13 s a paid page's commit is retried in place: jobs wait as delayed jobs, held answers are committed.
+const outage = await runChaos({ hashtags: 20, pagesPerHashtag: 50, workers: 3, killEveryMs: 0, restartPostgresAfterMs: 5_000, postgresDownMs: 35_000, timeoutMs: 600_000, log });
+const outageOk = verdict('Postgres down 35 s', outage, 0) && outage.pagesPaidTwice === 0 && outage.ledgerCredits === outage.simulatorCredits;
 const flush = await runChaos({ hashtags: 20, pagesPerHashtag: 50, workers: 3, killEveryMs: 0, flushRedisAfterMs: 5_000, timeoutMs: 600_000, log });
 const flushOk = verdict('Redis FLUSHALL', flush, 0) && flush.pagesPaidTwice === 0 && flush.ledgerCredits === flush.simulatorCredits;
-process.exit(killsOk && redisOk && postgresOk && flushOk ? 0 : 1);
+process.exit(killsOk && redisOk && postgresOk && outageOk && flushOk ? 0 : 1);

@@ -2,7 +2,7 @@
 # Local Redis + PostgreSQL for hashtag-archiver (README, tests, CI).
 #
 #   scripts/services.sh up [--redis-cluster] | down | status | env | purge
-#   scripts/services.sh restart-redis | restart-postgres
+#   scripts/services.sh restart-redis | restart-postgres [seconds down]
 #
 # With a working Docker engine this drives docker-compose.yml. Otherwise
 # (the usual case: CI and dev boxes have no Docker daemon) it runs private
@@ -548,10 +548,13 @@ cmd_env() {
   say "export REDIS_URL=$REDIS_URL"
 }
 
-cmd_restart() { # redis|postgres
+cmd_restart() { # redis|postgres [seconds to stay down]
+  local down=${2:-0}
+  [[ $down =~ ^[0-9]+$ ]] || die "restart-$1: '$down' is not a whole number of seconds to stay down"
   take_lock
   if [[ $BACKEND == docker ]]; then
-    compose_logged restart "$1"
+    compose_logged stop "$1"
+    sleep "$down"
     compose_logged up -d --wait "$1"
     say "$1: restarted"
     return
@@ -560,9 +563,11 @@ cmd_restart() { # redis|postgres
   pick_user
   if [[ $1 == redis ]]; then
     redis_stop
+    sleep "$down"
     redis_start
   else
     pg_stop
+    sleep "$down"
     pg_start
   fi
 }
@@ -575,8 +580,8 @@ usage() {
   say "  status            exit 0 when both are up"
   say "  env               print export lines for eval"
   say "  purge             stop both and delete their data"
-  say "  restart-redis     stop + start Redis"
-  say "  restart-postgres  stop + start Postgres"
+  say "  restart-redis [S]     stop + start Redis (down S seconds, default 0)"
+  say "  restart-postgres [S]  stop + start Postgres (down S seconds, default 0)"
 }
 
 main() {
@@ -595,8 +600,8 @@ main() {
     down) cmd_down; cluster_down ;;
     status) cmd_status ;;
     purge) cmd_purge ;;
-    restart-redis) cmd_restart redis ;;
-    restart-postgres) cmd_restart postgres ;;
+    restart-redis) cmd_restart redis "${2:-0}" ;;
+    restart-postgres) cmd_restart postgres "${2:-0}" ;;
   esac
   if [[ -n $with_cluster ]]; then cluster_up; fi
 }

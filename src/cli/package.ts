@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { hashtagCoverage } from '../db/coverage.js';
 import { PACKAGE_FORMATS, checkPackageDir, writeDataPackage, type PackageFormat } from '../exports/data-package.js';
 import { configFrom, withDatabase } from './context.js';
-import { parseSince } from './export.js';
+import { parseSince } from './since.js';
 import { addMatchOption, resolveSelection, selectionRequest } from './selection-options.js';
 
 interface PackageFlags {

@@ -25,6 +25,8 @@ export interface ChaosOptions {
   /** Restart the shared Redis / Postgres this long after the crawl starts. */
   restartRedisAfterMs?: number;
   restartPostgresAfterMs?: number;
+  /** How long the restarted Postgres stays down; default 0 (a plain restart). */
+  postgresDownMs?: number;
   /** FLUSHALL on the shared Redis this long after the crawl starts: every job, counter and setting is gone. */
   flushRedisAfterMs?: number;
   timeoutMs: number;
@@ -111,7 +113,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       restarts.push(
         sleep(afterMs).then(async () => {
           log(`restarting ${service} at ${Date.now() - startedMs} ms`);
-          await promisify(execFile)('bash', [SERVICES_SCRIPT, `restart-${service}`]);
+          const downSeconds = service === 'postgres' ? Math.ceil((options.postgresDownMs ?? 0) / 1000) : 0;
+          await promisify(execFile)('bash', [SERVICES_SCRIPT, `restart-${service}`, String(downSeconds)]);
           log(`${service} back at ${Date.now() - startedMs} ms`);
         }),
       );
