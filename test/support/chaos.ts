@@ -22,12 +22,14 @@ export interface ChaosOptions {
   workers: number;
   /** A random worker is killed with SIGKILL (and a new one started) this often; 0 = never. */
   killEveryMs: number;
-  /** Restart the shared Redis / Postgres this long after the crawl starts. */
+  /** Restart the shared Redis / Postgres this long after the first page is served. */
   restartRedisAfterMs?: number;
   restartPostgresAfterMs?: number;
   /** How long the restarted Postgres stays down; default 0 (a plain restart). */
   postgresDownMs?: number;
-  /** FLUSHALL on the shared Redis this long after the crawl starts: every job, counter and setting is gone. */
+  /** The simulator's response time, to keep a small crawl going until its disruption; default 0. */
+  latencyMs?: number;
+  /** FLUSHALL on the shared Redis this long after the first page is served: every job, counter and setting is gone. */
   flushRedisAfterMs?: number;
   timeoutMs: number;
   log?: (line: string) => void;
@@ -59,7 +61,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => {});
   const database = await freshDatabase();
   const prefix = freshPrefix();
-  const sim = await startSimulator({ itemsPerHashtag: options.pagesPerHashtag * PAGE_ITEMS });
+  const sim = await startSimulator({ itemsPerHashtag: options.pagesPerHashtag * PAGE_ITEMS, latencyMs: options.latencyMs ?? 0 });
   const producer = createApp(testConfig({ databaseUrl: database.url, queuePrefix: prefix.prefix, baseUrl: sim.baseUrl }), silentLogger);
   const env = {
     ...process.env,
@@ -104,6 +106,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         }, options.killEveryMs),
       );
     }
+    // Disruptions are timed from the first page served: a worker that starts (slowly, on a loaded
+    // machine) while Postgres is down exits at its start-up check instead of waiting.
+    const crawling = (async () => {
+      while (!sim.stats().pageRequests.some((request) => request.status === 200)) await sleep(50);
+    })();
     const restarts: Promise<void>[] = [];
     for (const [service, afterMs] of [
       ['redis', options.restartRedisAfterMs],
@@ -111,7 +118,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     ] as const) {
       if (afterMs === undefined) continue;
       restarts.push(
-        sleep(afterMs).then(async () => {
+        crawling.then(() => sleep(afterMs)).then(async () => {
           log(`restarting ${service} at ${Date.now() - startedMs} ms`);
           const downSeconds = service === 'postgres' ? Math.ceil((options.postgresDownMs ?? 0) / 1000) : 0;
           await promisify(execFile)('bash', [SERVICES_SCRIPT, `restart-${service}`, String(downSeconds)]);
@@ -123,7 +130,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (options.flushRedisAfterMs !== undefined) {
       const afterMs = options.flushRedisAfterMs;
       restarts.push(
-        sleep(afterMs).then(async () => {
+        crawling.then(() => sleep(afterMs)).then(async () => {
           log(`FLUSHALL on Redis at ${Date.now() - startedMs} ms`);
           const redis = new Redis(SERVICES.redisUrl);
           try {
