@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
@@ -20,7 +21,7 @@ export interface ChaosOptions {
   hashtags: number;
   pagesPerHashtag: number;
   workers: number;
-  /** A random worker is killed with SIGKILL (and a new one started) this often; 0 = never. */
+  /** A random worker that has started is killed with SIGKILL (and a new one started) this often; 0 = never. */
   killEveryMs: number;
   /** Restart the shared Redis / Postgres this long after the first page is served. */
   restartRedisAfterMs?: number;
@@ -78,13 +79,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     HA_RECONCILE_EVERY_MS: '3000',
     // Bounds a request in flight, hence the wait before jobs lost with Redis's data are re-added.
     CRAWLORA_TIMEOUT_MS: '5000',
-    LOG_LEVEL: 'error',
+    // Info, for the "worker started" line (on stderr) that makes a worker a candidate for the next kill.
+    LOG_LEVEL: 'info',
   };
   const workers = new Set<ChildProcess>();
+  // Only workers that have started take jobs. Killing one still loading (seconds on a loaded
+  // machine) tests nothing and, every killEveryMs, can leave no worker ever ready: the crawl stalls.
+  const ready = new Set<ChildProcess>();
   const startWorker = () => {
-    const worker = spawn(process.execPath, [BIN, 'worker'], { env, stdio: process.env.CHAOS_WORKER_OUTPUT ? 'inherit' : 'ignore' });
+    const worker = spawn(process.execPath, [BIN, 'worker'], { env, stdio: ['ignore', process.env.CHAOS_WORKER_OUTPUT ? 'inherit' : 'ignore', 'pipe'] });
     workers.add(worker);
-    worker.once('exit', () => workers.delete(worker));
+    createInterface({ input: worker.stderr! }).on('line', (line) => {
+      if (process.env.CHAOS_WORKER_OUTPUT) process.stderr.write(`${line}\n`);
+      if (line.includes('"msg":"worker started"')) ready.add(worker);
+    });
+    worker.once('exit', () => {
+      workers.delete(worker);
+      ready.delete(worker);
+    });
   };
   const hashtagIds = Array.from({ length: options.hashtags }, (_, i) => String(900_000 + i));
   const startedMs = Date.now();
@@ -96,7 +108,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (options.killEveryMs > 0) {
       timers.push(
         setInterval(() => {
-          const victims = [...workers];
+          const victims = [...ready];
           const victim = victims[Math.floor(Math.random() * victims.length)];
           if (!victim) return;
           victim.kill('SIGKILL');
