@@ -1,7 +1,7 @@
 import type { Statement } from '../db/query-stream.js';
 import { selectionCondition, type Selection } from '../selection/selection.js';
 import { SqlParams } from '../selection/sql-params.js';
-import { FIELDS, type Field, type FieldType } from './fields.js';
+import { FIELDS, VIDEO_EXPORT_FIELDS, type Field, type FieldType } from './fields.js';
 
 /** One table of a data package: its resource name (a contract), codebook and rows. */
 export interface PackageTable {
@@ -45,22 +45,8 @@ function statementOf(build: (params: SqlParams) => string): (selection: Selectio
 const columns = (fields: readonly Field[], alias: string, asText: Partial<Record<string, string>> = {}) =>
   fields.map((column) => asText[column.name] ?? `${alias}.${column.name}`).join(', ');
 
-const VIDEO_FIELDS: readonly Field[] = [
-  FIELDS.videoKey,
-  FIELDS.authorId,
-  FIELDS.authorUniqueId,
-  FIELDS.description,
-  FIELDS.createTime,
-  FIELDS.playCount,
-  FIELDS.diggCount,
-  FIELDS.commentCount,
-  FIELDS.shareCount,
-  FIELDS.collectCount,
-  FIELDS.musicId,
-  FIELDS.firstSeenAt,
-  FIELDS.lastSeenAt,
-  FIELDS.raw,
-];
+/** The export's columns without the hashtag: here each video is one row, and hashtag_videos says under which. */
+const VIDEO_FIELDS: readonly Field[] = VIDEO_EXPORT_FIELDS.filter((column) => column !== FIELDS.hashtagId);
 
 const HASHTAG_VIDEO_FIELDS: readonly Field[] = [
   FIELDS.hashtagId,
