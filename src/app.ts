@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisConnection } from './queue/connection.js';
 import type { Config } from './config.js';
 import { createCoverageLookup } from './coverage/lookup.js';
+import { keyFingerprint } from './crawlora/api-key.js';
 import { createCrawloraClient } from './crawlora/client.js';
 import { openConfiguredDatabase, type Database } from './db/client.js';
 import { scheduleSnapshotPartitions } from './db/snapshot-partitions.js';
@@ -11,6 +14,7 @@ import { createRedis } from './queue/connection.js';
 import { creditsSince } from './db/ledger.js';
 import { scheduleChargeFlush } from './queue/charge-flush.js';
 import { createCreditGate } from './queue/credit-gate.js';
+import { inFlightTarget, meterPageTime, startInFlightSizer, type InFlightSizer } from './queue/in-flight.js';
 import { createKeyPool } from './queue/key-pool.js';
 import { createKeyStates, type KeyStates } from './queue/key-states.js';
 import { countActivity } from './queue/activity.js';
@@ -30,6 +34,8 @@ import { createWebhookService, type WebhookService } from './webhooks/service.js
 
 /** Partitions are created two months ahead, so hourly is far more often than needed; it is one cheap query. */
 const PARTITION_MAINTENANCE_EVERY_MS = 3_600_000;
+/** Connections for page jobs: each holds one only for its run check and commit, so a few serve many. */
+const MAX_POOL_FOR_PAGES = 20;
 
 /** Leaves in-flight pages time to finish on SIGTERM, inside the 30 s most supervisors allow. */
 const CLOSE_DEADLINE_MS = 20_000;
@@ -51,8 +57,10 @@ export interface App {
   keyStates: KeyStates;
   /** Hashtag names to ids, paced and billed like the page jobs, cached in Postgres. */
   hashtags: HashtagResolver;
-  /** Starts a worker in this process; it is closed with the app. */
+  /** Starts a worker in this process, with at most `concurrency` pages in flight (sized as it goes, see in-flight.ts); it is closed with the app. */
   startWorker(concurrency?: number): PageWorker;
+  /** Pages this process's workers keep in flight now (0 without a worker). */
+  inFlightTarget(): number;
   /** Schedules' firings: one job scheduler per scheduled hashtag (see schedules/). */
   schedules: SchedulesQueue;
   /** Starts the worker that turns due schedules into runs; it is closed with the app. */
@@ -69,11 +77,17 @@ export interface AppOptions {
 }
 
 export function createApp(config: Config, logger: Logger, options: AppOptions = {}): App {
-  const database = openConfiguredDatabase(config, logger.child({ component: 'db' }), config.concurrency + 4);
+  // A page holds a connection only for its run check and its commit, so many pages in flight share a few.
+  const database = openConfiguredDatabase(config, logger.child({ component: 'db' }), Math.min(config.concurrency, MAX_POOL_FOR_PAGES) + 4);
   const redis = createRedis(config, logger.child({ component: 'redis' }));
   const queue = createPagesQueue(redis, { prefix: config.queuePrefix, attempts: config.attempts });
   const settings = createLiveSettings(redis, config.queuePrefix, config);
   const limiter = createRateLimiter(redis, config.queuePrefix, () => ({ ratePerMin: settings.current().ratePerMin, windowMs: config.rateWindowMs }));
+  // Every worker counts pages and upstream answers per minute in Redis, for the dashboard's chart,
+  // and measures the time a page takes, to size its pages in flight.
+  const pageTime = meterPageTime(countActivity(redis, config.queuePrefix, logger.child({ component: 'activity' }), options.observer));
+  const poolRatePerMin = async () => (await Promise.all(config.apiKeys.map((key) => limiter.effectiveRate(keyFingerprint(key))))).reduce((sum, rate) => sum + rate, 0);
+  const sizers: InFlightSizer[] = [];
   const keyStates = createKeyStates(redis, config.queuePrefix, config.keyProbeEveryMs);
   const clock = options.clock ?? (() => new Date());
   const creditClock = options.clock ? async () => clock() : createRedisClock(redis);
@@ -98,7 +112,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     keys: createKeyPool(config.apiKeys, keyStates, limiter),
     logger: logger.child({ component: 'page-job' }),
     // Every worker counts pages and upstream answers per minute in Redis, for the dashboard's chart.
-    observer: countActivity(redis, config.queuePrefix, logger.child({ component: 'activity' }), options.observer),
+    observer: pageTime.observer,
     settings: () => {
       const plan = settings.current();
       return {
@@ -145,17 +159,33 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
       stopChargeFlush ??= scheduleChargeFlush(database.db, answers, config.reconcileEveryMs, logger.child({ component: 'charges' }));
       // Workers are what writes snapshots, so they keep the months ahead ready (and drop expired ones).
       stopPartitions ??= scheduleSnapshotPartitions(database.db, config.snapshotRetentionMonths, PARTITION_MAINTENANCE_EVERY_MS, logger.child({ component: 'partitions' }));
+      const first = inFlightTarget({ ratePerMin: settings.current().ratePerMin * config.apiKeys.length, pageMs: pageTime.meanPageMs(), workers: 1, maxInFlight: concurrency });
       const worker = createPageWorker(redis, deps, {
         prefix: config.queuePrefix,
-        concurrency,
+        concurrency: first,
         backoffCapMs: config.backoffCapMs,
         jobLockMs: config.jobLockMs,
       });
       workers.push(worker);
+      sizers.push(
+        startInFlightSizer({
+          redis,
+          keyPrefix: config.queuePrefix,
+          workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+          meter: pageTime,
+          poolRatePerMin,
+          maxInFlight: concurrency,
+          apply: (inFlight) => {
+            worker.concurrency = inFlight;
+          },
+          logger: logger.child({ component: 'in-flight' }),
+        }),
+      );
       worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped on an error'));
       webhooks.start();
       return worker;
     },
+    inFlightTarget: () => sizers.reduce((sum, sizer) => sum + sizer.current(), 0),
     schedules,
     webhooks,
     startScheduler() {
@@ -168,6 +198,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
       // Workers first (they finish or release their jobs), then what they were using.
       closing ??= (async () => {
         settings.close();
+        for (const sizer of sizers) sizer.close();
         stopReconciler?.();
         stopChargeFlush?.();
         stopPartitions?.();

@@ -48,6 +48,7 @@ export interface Config {
   maxEmptyPages: number;
   /** Incremental runs stop after this many pages in a row without a new video. */
   stalePagesLimit: number;
+  /** The most pages a worker keeps in flight; it sizes itself below this (see queue/in-flight.ts). */
   concurrency: number;
   /** HA_COVERAGE: look up the video count of hashtags crawled by id (detail endpoint, 8 credits, once a day at most). */
   coverageLookups: boolean;
@@ -83,6 +84,8 @@ export const DEFAULT_BASE_URL = 'https://api.crawlora.net/api/v1';
  * holds at most 32 MiB of answers.
  */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** Enough for Enterprise (1,000 a minute) at 5 s a request: ~83 busy on average, plus the tail. */
+export const DEFAULT_MAX_IN_FLIGHT = 160;
 
 /** A bad setting: the message is one line naming the setting and what to do. */
 export class ConfigError extends Error {
@@ -190,7 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     chargedRetries: nonNegativeInt(read('HA_CHARGED_RETRIES'), 'HA_CHARGED_RETRIES', 2),
     maxEmptyPages: positiveInt(read('HA_MAX_EMPTY_PAGES'), 'HA_MAX_EMPTY_PAGES', 3),
     stalePagesLimit: positiveInt(read('HA_STALE_PAGES'), 'HA_STALE_PAGES', 3),
-    concurrency: positiveInt(read('HA_CONCURRENCY'), 'HA_CONCURRENCY', 4),
+    concurrency: positiveInt(read('HA_CONCURRENCY'), 'HA_CONCURRENCY', DEFAULT_MAX_IN_FLIGHT),
     coverageLookups: onOff(read('HA_COVERAGE'), 'HA_COVERAGE', true),
     logLevel,
     dashboardToken: read('DASHBOARD_TOKEN') ?? null,

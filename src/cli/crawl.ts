@@ -49,7 +49,7 @@ export function crawlCommand(): Command {
     .addOption(new Option('--mode <mode>', 'full: every page; incremental: stop once pages bring no new video').choices(CRAWL_MODES).default('full'))
     .option('--since <date>', 'stop once a whole page is older than this date: YYYY-MM-DD or an ISO 8601 time, UTC unless it carries an offset')
     .option('--priority <n>', 'BullMQ priority of these runs: 1 goes first (runs without one go before all prioritized runs)')
-    .option('--concurrency <n>', 'pages fetched at once by the --wait worker (HA_CONCURRENCY)')
+    .option('--concurrency <n>', 'most pages in flight in the --wait worker (HA_CONCURRENCY, default 160)')
     .option('--passes <n>', 'crawl each hashtag n times in a row (full passes): the feed lists a different part each time; the passes estimate its true size')
     .option('--min-new <percent>', `with --passes: stop the series after a pass that adds fewer new videos than this % of the archived ones (default ${DEFAULT_MIN_NEW_PERCENT})`)
     .option('--dry-run', 'resolve names and print what a full archive would take (pages, credits, time, against the plan); queue nothing')

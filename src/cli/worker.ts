@@ -7,7 +7,7 @@ import { watchLiveRuns } from './watch-runs.js';
 export function workerCommand(): Command {
   return new Command('worker')
     .description('fetch and archive page jobs, and start the runs schedules call for, until stopped (SIGINT/SIGTERM); start one per machine to scale out')
-    .option('--concurrency <n>', 'pages fetched at once by this worker (HA_CONCURRENCY)')
+    .option('--concurrency <n>', 'most pages in flight in this worker; it keeps as many as the rate and measured latency need (HA_CONCURRENCY, default 160)')
     .option('--metrics-port <n>', "serve this worker's Prometheus counters at /metrics (plus /healthz, /readyz) on this port")
     .option('--metrics-host <host>', 'address for --metrics-port; anything but loopback needs DASHBOARD_TOKEN', '127.0.0.1')
     .action(async (flags: { concurrency?: string; metricsPort?: string; metricsHost: string }, command: Command) => {

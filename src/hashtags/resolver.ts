@@ -70,8 +70,9 @@ export function createHashtagResolver(deps: ResolverDeps): HashtagResolver {
     for (;;) {
       const choice = await deps.keys.choose();
       if (choice.kind === 'key') {
-        await untilReady(choice);
-        return choice;
+        if (await untilReady(choice)) return choice;
+        await deps.keys.giveBack(choice);
+        continue;
       }
       if (choice.kind === 'none-left') {
         throw new AbortError(new ConfigError(`cannot resolve hashtag '${name}': every API key was refused by Crawlora (401/403); set a valid CRAWLORA_API_KEY`));

@@ -12,10 +12,10 @@ export interface ApiKey {
 
 /**
  * A key comes with its rate-limit slot, which `giveBack` returns when the request is not sent
- * after all, and the time the request may leave (`performance.now()`'s clock). `probe`: the key
- * is disabled and this request tests whether Crawlora takes it again.
+ * after all, and the moments the request may leave from and until (`performance.now()`'s clock).
+ * `probe`: the key is disabled and this request tests whether Crawlora takes it again.
  */
-export type KeyChoice = { kind: 'key'; key: ApiKey; slot: string; readyAtMs: number; probe?: true } | { kind: 'wait'; waitMs: number } | { kind: 'none-left' };
+export type KeyChoice = { kind: 'key'; key: ApiKey; slot: string; readyAtMs: number; leaveByMs: number; probe?: true } | { kind: 'wait'; waitMs: number } | { kind: 'none-left' };
 export type TakenKey = Extract<KeyChoice, { kind: 'key' }>;
 
 /**
@@ -93,11 +93,21 @@ export async function noteKeyAccepted(choice: TakenKey, keys: KeyPool, log: Logg
 }
 
 function taken(key: ApiKey, admission: Extract<Admission, { admitted: true }>): TakenKey {
-  return { kind: 'key', key, slot: admission.slot, readyAtMs: performance.now() + admission.delayMs };
+  const readyAtMs = performance.now() + admission.delayMs;
+  return { kind: 'key', key, slot: admission.slot, readyAtMs, leaveByMs: readyAtMs + admission.graceMs };
 }
 
-/** Until the chosen key's slot may leave: reserved slots are spread over the coming moments. */
-export async function untilReady(choice: { readyAtMs: number }): Promise<void> {
+/** Whether the slot is still good to use now (see pacing.ts's graceFor). */
+export function onTime(choice: { leaveByMs: number }): boolean {
+  return performance.now() <= choice.leaveByMs;
+}
+
+/**
+ * Sleeps until the chosen key's slot may leave (reserved slots are spread over the coming
+ * moments); false when the wake-up came too late to use it (a stalled event loop).
+ */
+export async function untilReady(choice: { readyAtMs: number; leaveByMs: number }): Promise<boolean> {
   const waitMs = choice.readyAtMs - performance.now();
   if (waitMs > 0) await sleep(waitMs);
+  return onTime(choice);
 }

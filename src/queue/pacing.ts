@@ -45,11 +45,11 @@ export function limitPerWindow(ratePerMin: number, windowMs: number): number {
  * The interval spreads the window's whole requests over the padded window (so a window holds at
  * most its limit, whatever the jitter up to the padding), and never goes under 60 s ÷ rate.
  *
- * The tolerance lets a request that was held up (a busy event loop, a worker short of jobs) leave
- * a little early instead of losing its turn. It is at most one interval of the plan, so two
- * requests never leave closer than a token bucket of burst 2 allows, and at most an eighth of the
- * padding, so even a window a sixth as long (10 s of 60 s) holding its share of the limit is
- * never exceeded.
+ * The tolerance lets a request leave a little early after a gap (a worker short of jobs) instead
+ * of losing its turn. It is at most one interval of the plan, so two requests never leave closer
+ * than a token bucket of burst 2 allows, and at most a twelfth of the padding: with the grace
+ * for late requests (graceFor, as much again), even a window a sixth as long (10 s of 60 s)
+ * holding its share of the limit is never exceeded.
  */
 export function paceFor({ planRatePerMin, ratePerMin, windowMs }: PaceInput): Pace {
   const rate = Math.min(planRatePerMin, ratePerMin);
@@ -57,7 +57,7 @@ export function paceFor({ planRatePerMin, ratePerMin, windowMs }: PaceInput): Pa
   const unpaddedIntervalMs = (rate: number) => Math.max(60_000 / rate, windowMs / limitPerWindow(rate, windowMs));
   return {
     intervalMs: unpaddedIntervalMs(rate) * paddingFactor,
-    toleranceMs: Math.min(unpaddedIntervalMs(planRatePerMin), (paddedWindowMs(windowMs) - windowMs) / 8),
+    toleranceMs: Math.min(unpaddedIntervalMs(planRatePerMin), marginShareMs(windowMs)),
   };
 }
 
@@ -94,4 +94,19 @@ export function decidePace(state: PaceState, nowMs: number, pace: Pace, horizonM
  */
 export function undoSlot(current: PaceState, slot: { before: PaceState; after: PaceState }): PaceState {
   return current.tatMs === slot.after.tatMs ? slot.before : current;
+}
+
+/** A twelfth of the window's margin: what the tolerance and the grace may each take of it. */
+function marginShareMs(windowMs: number): number {
+  return (paddedWindowMs(windowMs) - windowMs) / 12;
+}
+
+/**
+ * How late a request may still leave after its slot's moment (a stalled event loop woke it up
+ * late): at most one interval, so a token bucket of burst 3 still admits it, and a twelfth of the
+ * window's margin (50 ms at 60 s). Later than that, the slot is dropped and another one taken: a
+ * gap in the pace rather than two requests crowding each other upstream.
+ */
+export function graceFor(pace: Pace, windowMs: number): number {
+  return Math.min(pace.intervalMs, marginShareMs(windowMs));
 }

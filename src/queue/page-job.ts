@@ -20,7 +20,7 @@ import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from './backoff.js';
 import type { CreditCaps, CreditGate } from './credit-gate.js';
 import { decideAfterPage, decidesBeforeCommit } from './decide.js';
-import { keyAccepted, noteKeyAccepted, untilReady, type KeyChoice, type KeyPool, type TakenKey } from './key-pool.js';
+import { keyAccepted, noteKeyAccepted, onTime, untilReady, type KeyChoice, type KeyPool, type TakenKey } from './key-pool.js';
 import { enqueuePage, firstPageJob, type PagesQueue } from './pages-queue.js';
 import type { HeldAnswer, PaidAnswers, PendingCharge } from './paid-answers.js';
 import type { PipelineObserver, ResponseOutcome } from './observer.js';
@@ -349,15 +349,9 @@ function enqueueNext(data: PageJobData, cursor: string, streaks: { emptyStreak: 
   });
 }
 
-/**
- * The limiter schedules each request for a moment, and its margin for requests that reach
- * Crawlora later than scheduled is a few ms at the shortest window. A slot this far past its
- * moment by the time the run check is done (Postgres was slow) is given back and taken again.
- */
-const MAX_SLOT_AGE_MS = 10;
-
+/** A slot past its moment by the time the run check is done (Postgres was slow) is given back and taken again. */
 async function freshChoice(choice: KeyChoice, keys: KeyPool): Promise<KeyChoice> {
-  if (choice.kind !== 'key' || performance.now() - choice.readyAtMs <= MAX_SLOT_AGE_MS) return choice;
+  if (choice.kind !== 'key' || onTime(choice)) return choice;
   await keys.giveBack(choice);
   return keys.choose();
 }
@@ -375,8 +369,9 @@ async function takeKey(
 ): Promise<TakenKey> {
   for (let choice = firstChoice; ; choice = await deps.keys.choose()) {
     if (choice.kind === 'key') {
-      await untilReady(choice);
-      return choice;
+      if (await untilReady(choice)) return choice;
+      await deps.keys.giveBack(choice);
+      continue;
     }
     if (choice.kind === 'none-left') {
       const message = 'every API key was refused by Crawlora (401/403); set a valid CRAWLORA_API_KEY and resume the run';

@@ -27,7 +27,7 @@ if cut[1] then rate = math.min(plan, tonumber(cut[1]) + plan * ${RECOVERY_PER_MI
 
 /**
  * Reserves the key's next slot when it is at most ARGV[4] ms ahead. Replies
- * {1, delay µs, tat before, interval before, tat after, send time µs} or {0, wait µs}.
+ * {1, delay µs, grace µs, tat before, interval before, tat after, send time µs} or {0, wait µs}.
  */
 const ACQUIRE_SCRIPT = `
 local paused = redis.call('PTTL', KEYS[2])
@@ -40,7 +40,8 @@ local function unpadded(r)
   return math.max(60000 / r, window / math.max(1, math.floor(r * window / 60000)))
 end
 local interval = math.ceil(unpadded(rate) * padded / window * 1000)
-local tolerance = math.floor(math.min(unpadded(plan), (padded - window) / 8) * 1000)
+local margin = (padded - window) * 1000 / 12
+local tolerance = math.floor(math.min(unpadded(plan) * 1000, margin))
 local state = redis.call('HMGET', KEYS[1], 'tat', 'interval')
 local tat = tonumber(state[1] or '0')
 -- A faster rate (a plan change, a rate recovering after a cut) applies to the slot already
@@ -52,7 +53,9 @@ if at - now > horizon then return {0, string.format('%d', at - now - horizon)} e
 local after = theoretical + interval
 redis.call('HSET', KEYS[1], 'tat', string.format('%d', after), 'interval', string.format('%d', interval))
 redis.call('PEXPIRE', KEYS[1], ${STATE_TTL_MS})
-return {1, string.format('%d', at - now), state[1] or '0', state[2] or '0', string.format('%d', after), string.format('%d', at)}
+-- How late the request may still leave: later, it would crowd the next one (see pacing.ts's graceFor).
+local grace = math.floor(math.min(interval, margin))
+return {1, string.format('%d', at - now), string.format('%d', grace), state[1] or '0', state[2] or '0', string.format('%d', after), string.format('%d', at)}
 `;
 
 /** pacing.ts's undoSlot: back to the schedule before the slot (ARGV: tat, interval, tat after), if nobody took one since. */
@@ -87,10 +90,10 @@ export interface RateLimit {
 }
 
 /**
- * One try at the limiter: a reserved slot (leave after `delayMs`; `slot` gives it back), or how
- * long until one can be reserved.
+ * One try at the limiter: a reserved slot (leave after `delayMs`, at most `graceMs` later; `slot`
+ * gives it back), or how long until one can be reserved.
  */
-export type Admission = { admitted: true; slot: string; delayMs: number } | { admitted: false; waitMs: number };
+export type Admission = { admitted: true; slot: string; delayMs: number; graceMs: number } | { admitted: false; waitMs: number };
 
 export interface RateLimiter {
   tryAcquire(keyFingerprint: string): Promise<Admission>;
@@ -138,7 +141,7 @@ export function createRateLimiter(redis: RedisConnection, keyPrefix: string, lim
       const keys = rateKeys(keyPrefix, fingerprint);
       const reply = (await acquire(keys.state, keys.pause, ratePerMin, windowMs, paddedWindowMs(windowMs), RESERVE_HORIZON_MS)) as string[] | number[];
       if (Number(reply[0]) !== 1) return { admitted: false, waitMs: Number(reply[1]) / 1000 };
-      return { admitted: true, delayMs: Number(reply[1]) / 1000, slot: reply.slice(2).join(':') };
+      return { admitted: true, delayMs: Number(reply[1]) / 1000, graceMs: Number(reply[2]) / 1000, slot: reply.slice(3).join(':') };
     },
     async giveBack(fingerprint, slot) {
       const [tatBefore, intervalBefore, tatAfter] = slot.split(':');
