@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { getLiveUsage, type UsageReport } from '../db/usage.js';
+import { describeKeyRate, readKeyRates, type KeyRate } from '../queue/key-rates.js';
 import { configFrom, withApp } from './context.js';
 
 export function usageCommand(): Command {
@@ -8,13 +9,13 @@ export function usageCommand(): Command {
     .option('--json', 'print the report as JSON')
     .action(async (flags: { json?: boolean }, command: Command) => {
       await withApp(configFrom(command), async (app) => {
-        const report = await getLiveUsage(app.database.db, app.settings);
-        process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderUsage(report));
+        const [report, keyRates] = await Promise.all([getLiveUsage(app.database.db, app.settings), readKeyRates(app.redis, app.config.queuePrefix, app.config.apiKeys, (await app.settings.refresh()).ratePerMin)]);
+        process.stdout.write(flags.json ? `${JSON.stringify({ ...report, keyRates }, null, 2)}\n` : renderUsage(report, keyRates));
       });
     });
 }
 
-export function renderUsage(report: UsageReport): string {
+export function renderUsage(report: UsageReport, keyRates: KeyRate[] = []): string {
   const cap = report.dailyCredits === null ? 'no daily cap' : `of ${report.dailyCredits} per key`;
   const overage =
     report.overageUsd === null
@@ -26,6 +27,7 @@ export function renderUsage(report: UsageReport): string {
     `month    ${report.monthCredits} of ${report.includedCredits} included credits${uncertain(report.uncertainCredits)}`,
     `overage  ${overage}`,
     ...report.keys.map((key) => `  ${key.keyFingerprint}  today ${key.todayCredits}  month ${key.monthCredits}${uncertain(key.uncertainCredits)}`),
+    ...keyRates.map((rate) => `pace     ${rate.keyFingerprint}  ${describeKeyRate(rate)}`),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -7,6 +7,7 @@ import { hashtagCoverage } from '../db/coverage.js';
 import { requireArchived } from '../db/hashtag-stats.js';
 import { RUN_STATUSES } from '../db/schema.js';
 import { getLiveUsage } from '../db/usage.js';
+import { readKeyRates } from '../queue/key-rates.js';
 import { readActivity } from '../queue/activity.js';
 import { cancel, pause, resume } from '../queue/run-control.js';
 import { hashtagVideosPage } from './hashtag-videos.js';
@@ -74,8 +75,8 @@ export function apiRoutes(server: FastifyInstance, app: App): void {
   });
 
   server.get('/api/usage', async () => {
-    const report = await getLiveUsage(db, app.settings);
-    return { ...report, projected: projectMonth(report) };
+    const [report, keyRates] = await Promise.all([getLiveUsage(db, app.settings), readKeyRates(app.redis, app.config.queuePrefix, app.config.apiKeys, (await app.settings.refresh()).ratePerMin)]);
+    return { ...report, projected: projectMonth(report), keyRates };
   });
 
   server.get('/api/activity', async (request) => {

@@ -1,6 +1,7 @@
 import { formatAge } from '../cli/runs-table.js';
 import { coverageCell } from '../coverage/coverage.js';
 import type { UsageReport } from '../db/usage.js';
+import { describeKeyRate, type KeyRate } from '../queue/key-rates.js';
 import { BULL_BOARD_PATH } from './bull-board.js';
 import { html, page, type SafeHtml } from './html.js';
 import type { RunView } from './runs-view.js';
@@ -10,6 +11,8 @@ export interface PanelData {
   runs: RunView[];
   usage: UsageReport;
   projected: UsageProjection;
+  /** Each configured key's effective rate beside the plan's. */
+  keyRates: KeyRate[];
 }
 
 /**
@@ -39,15 +42,15 @@ ${loggedIn && html`<form class="logout" method="post" action="/logout"><button t
   );
 }
 
-export function panelHtml({ runs, usage, projected }: PanelData): SafeHtml {
-  return html`${usagePanel(usage, projected)}
+export function panelHtml({ runs, usage, projected, keyRates }: PanelData): SafeHtml {
+  return html`${usagePanel(usage, projected, keyRates)}
 <section>
 <h2>Runs</h2>
 ${runs.length === 0 ? html`<p>No runs yet: start one with <code>hashtag-archiver crawl &lt;hashtagId&gt;</code>.</p>` : runsTable(runs)}
 </section>`;
 }
 
-function usagePanel(usage: UsageReport, projected: UsageProjection): SafeHtml {
+function usagePanel(usage: UsageReport, projected: UsageProjection, keyRates: KeyRate[]): SafeHtml {
   const busiestToday = Math.max(0, ...usage.keys.map((key) => key.todayCredits));
   const dollars = (usd: number) => `$${usd.toFixed(2)}`;
   return html`<section class="usage">
@@ -63,6 +66,8 @@ function usagePanel(usage: UsageReport, projected: UsageProjection): SafeHtml {
 <dd>${usage.overageUsd === null ? 'none: this plan pauses crawls at its included credits' : `${dollars(usage.overageUsd)} so far`}</dd>
 <dt>Projected</dt>
 <dd>${count(projected.monthCredits)} credits this month at the pace so far${projected.overageUsd === null ? '' : `: ${dollars(projected.overageUsd)} overage`}</dd>
+${keyRates.map((rate) => html`<dt>Pace ${rate.keyFingerprint}</dt>
+<dd class="key-rate">${describeKeyRate(rate)}</dd>`)}
 </dl>
 </section>`;
 }

@@ -5,6 +5,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../app.js';
 import { getLiveUsage } from '../db/usage.js';
+import { readKeyRates } from '../queue/key-rates.js';
 import { dashboardPage, panelHtml, type PanelData } from './dashboard-html.js';
 import { PAGE_CSP } from './html.js';
 import { latestRuns } from './runs-view.js';
@@ -20,11 +21,12 @@ export async function dashboardRoutes(server: FastifyInstance, app: App): Promis
   await server.register(fastifyStatic, { root: uplotDist, prefix: '/assets/uplot/', decorateReply: false });
 
   const panelData = async (): Promise<PanelData> => {
-    const [runs, usage] = await Promise.all([
+    const [runs, usage, keyRates] = await Promise.all([
       latestRuns(app.database.reads, { limit: PANEL_RUNS }),
       getLiveUsage(app.database.reads, app.settings),
+      app.settings.refresh().then(({ ratePerMin }) => readKeyRates(app.redis, app.config.queuePrefix, app.config.apiKeys, ratePerMin)),
     ]);
-    return { runs, usage, projected: projectMonth(usage) };
+    return { runs, usage, projected: projectMonth(usage), keyRates };
   };
 
   server.get('/', async (_request, reply) => reply.redirect('/runs'));

@@ -4,6 +4,7 @@ import type { App } from '../app.js';
 import { CREDITS_PER_REQUEST } from '../crawlora/plans.js';
 import { RESPONSE_OUTCOMES } from '../queue/activity.js';
 import type { PipelineObserver } from '../queue/observer.js';
+import { readKeyRates } from '../queue/key-rates.js';
 import type { PagesQueue } from '../queue/pages-queue.js';
 
 /**
@@ -76,10 +77,39 @@ function queueRegistry(queue: PagesQueue): Registry {
   return registry;
 }
 
-/** GET /metrics in the Prometheus text format: queue depth, plus the pipeline counters when this process runs workers. */
+/** Each key's pace is shared state in Redis too: its effective rate beside the plan's, read when scraped. */
+function paceRegistry(app: App, withWorker: boolean): Registry {
+  const registry = new Registry();
+  new Gauge({
+    name: 'ha_key_rate_per_min',
+    help: "Requests per minute per API key: the plan's, and the effective one (lower after 429s, climbing back)",
+    labelNames: ['key', 'rate'],
+    registers: [registry],
+    async collect() {
+      const rates = await readKeyRates(app.redis, app.config.queuePrefix, app.config.apiKeys, (await app.settings.refresh()).ratePerMin);
+      for (const rate of rates) {
+        this.set({ key: rate.keyFingerprint, rate: 'plan' }, rate.planRatePerMin);
+        this.set({ key: rate.keyFingerprint, rate: 'effective' }, rate.effectiveRatePerMin);
+      }
+    },
+  });
+  if (withWorker) {
+    new Gauge({
+      name: 'ha_pages_in_flight_target',
+      help: "Pages this process's workers keep in flight: the pool's rate times the measured time a page takes, plus the tail",
+      registers: [registry],
+      collect() {
+        this.set(app.inFlightTarget());
+      },
+    });
+  }
+  return registry;
+}
+
+/** GET /metrics in the Prometheus text format: queue depth and pace, plus the pipeline counters when this process runs workers. */
 export function metricsRoute(pipeline: PipelineMetrics | null) {
   return (server: FastifyInstance, app: App): void => {
-    const registry = Registry.merge([queueRegistry(app.queue), ...(pipeline ? [pipeline.registry] : [])]);
+    const registry = Registry.merge([queueRegistry(app.queue), paceRegistry(app, pipeline !== null), ...(pipeline ? [pipeline.registry] : [])]);
     server.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   };
 }
