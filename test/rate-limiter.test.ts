@@ -60,6 +60,8 @@ describe('pacing in Redis', () => {
     const inFlight = await Promise.all([limiter.tryAcquire('fp-aimd'), limiter.tryAcquire('fp-aimd')]);
     const slots = inFlight.map((admission) => (admission.admitted ? admission.slot : ''));
     expect(await limiter.effectiveRate('fp-aimd')).toBe(1_000);
+    // Both have left (the second ~11 ms after the first) when the first one's 429 comes back.
+    await new Promise((resolve) => setTimeout(resolve, 30));
     expect(await limiter.pause('fp-aimd', 1, slots[0])).toBeCloseTo(800, 0);
     expect(await limiter.pause('fp-aimd', 1, slots[1])).toBeCloseTo(800, 0);
     // A daily-cap 429 carries no slot and never changes the pace.
