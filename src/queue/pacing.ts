@@ -47,9 +47,9 @@ export function limitPerWindow(ratePerMin: number, windowMs: number): number {
  *
  * The tolerance lets a request leave a little early after a gap (a worker short of jobs) instead
  * of losing its turn. It is at most one interval of the plan, so two requests never leave closer
- * than a token bucket of burst 2 allows, and at most a twelfth of the padding: with the grace
- * for late requests (graceFor, as much again), even a window a sixth as long (10 s of 60 s)
- * holding its share of the limit is never exceeded.
+ * than a token bucket of burst 2 allows, and at most a twelfth of the padding, so even a window a
+ * sixth as long (10 s of 60 s) holding its share of the limit is never exceeded by requests that
+ * leave on time.
  */
 export function paceFor({ planRatePerMin, ratePerMin, windowMs }: PaceInput): Pace {
   const rate = Math.min(planRatePerMin, ratePerMin);
@@ -103,10 +103,11 @@ function marginShareMs(windowMs: number): number {
 
 /**
  * How late a request may still leave after its slot's moment (a stalled event loop woke it up
- * late): at most one interval, so a token bucket of burst 3 still admits it, and a twelfth of the
- * window's margin (50 ms at 60 s). Later than that, the slot is dropped and another one taken: a
- * gap in the pace rather than two requests crowding each other upstream.
+ * late): half the window's margin (300 ms at 60 s), which with the tolerance keeps any window of
+ * that length within its limit. Later than that, the slot is dropped and another one taken: a gap
+ * in the pace rather than a request crowding the next window. A late request is harmless to a
+ * token bucket (it only spends its token later) unless more leave at once than its burst.
  */
-export function graceFor(pace: Pace, windowMs: number): number {
-  return Math.min(pace.intervalMs, marginShareMs(windowMs));
+export function graceFor(windowMs: number): number {
+  return (paddedWindowMs(windowMs) - windowMs) / 2;
 }

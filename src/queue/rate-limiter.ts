@@ -54,7 +54,7 @@ local after = theoretical + interval
 redis.call('HSET', KEYS[1], 'tat', string.format('%d', after), 'interval', string.format('%d', interval))
 redis.call('PEXPIRE', KEYS[1], ${STATE_TTL_MS})
 -- How late the request may still leave: later, it would crowd the next one (see pacing.ts's graceFor).
-local grace = math.floor(math.min(interval, margin))
+local grace = math.floor((padded - window) * 1000 / 2)
 return {1, string.format('%d', at - now), string.format('%d', grace), state[1] or '0', state[2] or '0', string.format('%d', after), string.format('%d', at)}
 `;
 
