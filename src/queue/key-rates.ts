@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 import { keyFingerprint } from '../crawlora/api-key.js';
 import { readEffectiveRate } from './rate-limiter.js';
 
@@ -10,7 +10,7 @@ export interface KeyRate {
 }
 
 /** Each configured key's effective rate, for `usage`, the dashboard and /metrics. */
-export async function readKeyRates(redis: Redis, keyPrefix: string, apiKeys: string[], planRatePerMin: number): Promise<KeyRate[]> {
+export async function readKeyRates(redis: RedisConnection, keyPrefix: string, apiKeys: string[], planRatePerMin: number): Promise<KeyRate[]> {
   return Promise.all(
     apiKeys.map(async (apiKey) => {
       const fingerprint = keyFingerprint(apiKey);
