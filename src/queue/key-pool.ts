@@ -98,7 +98,7 @@ function taken(key: ApiKey, admission: Extract<Admission, { admitted: true }>): 
 }
 
 /** Whether the slot is still good to use now (see pacing.ts's graceFor). */
-export function onTime(choice: { leaveByMs: number }): boolean {
+function onTime(choice: { leaveByMs: number }): boolean {
   return performance.now() <= choice.leaveByMs;
 }
 

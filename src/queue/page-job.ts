@@ -20,7 +20,7 @@ import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from './backoff.js';
 import type { CreditCaps, CreditGate } from './credit-gate.js';
 import { decideAfterPage, decidesBeforeCommit } from './decide.js';
-import { keyAccepted, noteKeyAccepted, onTime, untilReady, type KeyChoice, type KeyPool, type TakenKey } from './key-pool.js';
+import { keyAccepted, noteKeyAccepted, untilReady, type KeyChoice, type KeyPool, type TakenKey } from './key-pool.js';
 import { enqueuePage, firstPageJob, type PagesQueue } from './pages-queue.js';
 import type { HeldAnswer, PaidAnswers, PendingCharge } from './paid-answers.js';
 import type { PipelineObserver, ResponseOutcome } from './observer.js';
@@ -252,29 +252,15 @@ function pageCharge(charge: PaidCharge, data: PageJobData, uncertain = false): P
 type JobDone = { done: Exclude<PageJobOutcome, 'committed'> };
 type Fetchable = { run: CrawlRun; taken: TakenKey } | { run: CrawlRun; held: HeldAnswer };
 
-/**
- * Everything before the request. The run check, the look for a held answer and the first try
- * for a key overlap: all sit between two pages of a hashtag. A slot taken for a job that turns
- * out to have nothing to fetch is given back.
- */
+/** Everything before the request: the run check (overlapping the look for a held answer), then a key's slot. */
 async function prepareFetch(job: Job<PageJobData>, token: string | undefined, deps: PageJobDeps): Promise<JobDone | Fetchable> {
-  const firstChoice = deps.keys.choose();
-  // Awaited below, once the run is known; a failure meanwhile must not go unhandled.
-  firstChoice.catch(() => undefined);
   const heldLookup = deps.answers.find(job.data.runId, job.data.pageNumber);
   heldLookup.catch(() => undefined);
-  let start: { run: CrawlRun; held: HeldAnswer | null } | JobDone;
-  try {
-    start = await beforeFetch(await findRunAndPage(deps.db, job.data.runId, job.data.pageNumber), job.data, heldLookup, deps);
-  } catch (err) {
-    await firstChoice.then((choice) => deps.keys.giveBack(choice)).catch(() => undefined);
-    throw err;
-  }
-  if ('done' in start || start.held) {
-    await deps.keys.giveBack(await firstChoice);
-    return 'done' in start ? start : { run: start.run, held: start.held! };
-  }
-  return { run: start.run, taken: await takeKey(job, token, deps, await freshChoice(await firstChoice, deps.keys)) };
+  const start = await beforeFetch(await findRunAndPage(deps.db, job.data.runId, job.data.pageNumber), job.data, heldLookup, deps);
+  if ('done' in start || start.held) return 'done' in start ? start : { run: start.run, held: start.held! };
+  // The slot is reserved once the run check is done: a slot reserved before it and outlived by a
+  // slow check could only be dropped (a gap in the pace), and pages in flight cover the wait.
+  return { run: start.run, taken: await takeKey(job, token, deps, await deps.keys.choose()) };
 }
 
 /**
@@ -347,13 +333,6 @@ function enqueueNext(data: PageJobData, cursor: string, streaks: { emptyStreak: 
     emptyStreak: streaks.emptyStreak,
     staleStreak: streaks.staleStreak,
   });
-}
-
-/** A slot past its moment by the time the run check is done (Postgres was slow) is given back and taken again. */
-async function freshChoice(choice: KeyChoice, keys: KeyPool): Promise<KeyChoice> {
-  if (choice.kind !== 'key' || onTime(choice)) return choice;
-  await keys.giveBack(choice);
-  return keys.choose();
 }
 
 /**
