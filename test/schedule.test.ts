@@ -226,12 +226,12 @@ describe('hashtag-archiver schedule', () => {
     expect((await runCli(['schedule', 'list'], cliEnv())).stdout).toMatch(/^no schedules; add one with/);
   });
 
-  it('lists the last run and the last firing of a schedule', async () => {
+  it('lists the last run, the last firing and the coverage of a schedule', async () => {
     const hashtagId = '81004';
     const [run] = await startedFiring(hashtagId);
     const listed = await runCli(['schedule', 'list'], t.cliEnv());
     await removeSchedule(t.app.schedules, hashtagId);
-    expect(listed.stdout).toMatch(new RegExp(`│ ${hashtagId}\\s+│ every 1h\\s+│ full\\s+│ 1\\s+│ \\S+Z\\s+│ #${run!.id} completed \\(max-pages\\)\\s+│ started \\S+Z\\s+│`));
+    expect(listed.stdout).toMatch(new RegExp(`│ ${hashtagId}\\s+│ every 1h\\s+│ full\\s+│ 1\\s+│ \\S+Z\\s+│ #${run!.id} completed \\(max-pages\\)\\s+│ started \\S+Z\\s+│ 30 \\/ \\?\\s+│`));
   });
 
   it('refuses bad intervals and patterns with one line, before touching anything', async () => {
