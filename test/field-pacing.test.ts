@@ -90,7 +90,7 @@ describe('pacing at a real API latency, whatever the counting', () => {
     // The last 100 answers (the last ~12 s) had no 429 among them.
     expect(requests.slice(-100).filter((request) => request.status === 429)).toEqual([]);
     const effective = await readEffectiveRate(app.redis, app.config.queuePrefix, keyFingerprint('strict-key'), 1_200);
-    // Cut to about upstream's 500 (1,200 × 0.8⁴ = 492), climbing back by 60 a minute since.
+    // Cut to about upstream's 500 (1,200 × 0.8⁴ = 492), held there for 5 min (HOLD_MS) before it climbs.
     expect(effective).toBeLessThan(1_200 * 0.8);
     expect(effective).toBeGreaterThan(1_200 * 0.05);
     // `usage` shows it beside the plan's rate (the dashboard and /metrics read the same numbers).

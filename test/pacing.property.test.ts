@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cutAfter429, effectiveRatePerMin, FLOOR_SHARE, type RateCut } from '../src/queue/adaptive-rate.js';
+import { cutAfter429, effectiveRatePerMin, FLOOR_SHARE, HOLD_MS, type RateCut } from '../src/queue/adaptive-rate.js';
 import { decidePace, graceFor, limitPerWindow, paceFor, undoSlot, type PaceState } from '../src/queue/pacing.js';
 
 interface Attempt {
@@ -181,9 +181,10 @@ describe('adaptive rate after 429s', () => {
     );
   });
 
-  it('creeps back to the plan rate by itself', () => {
+  it('holds a cut rate for HOLD_MS, then creeps back to the plan rate by itself', () => {
     const cut: RateCut = { ratePerMin: 500, atMs: 0 };
-    expect(effectiveRatePerMin(1_000, cut, 60_000)).toBeCloseTo(550);
-    expect(effectiveRatePerMin(1_000, cut, 20 * 60_000)).toBe(1_000);
+    expect(effectiveRatePerMin(1_000, cut, HOLD_MS)).toBe(500);
+    expect(effectiveRatePerMin(1_000, cut, HOLD_MS + 60_000)).toBeCloseTo(550);
+    expect(effectiveRatePerMin(1_000, cut, HOLD_MS + 20 * 60_000)).toBe(1_000);
   });
 });

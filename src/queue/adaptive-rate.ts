@@ -1,7 +1,7 @@
 /**
  * A key's effective rate: the plan's, until a 429 shows upstream counts it lower (a key shared
  * with someone else, a custom contract, a stricter counter). Then AIMD, as TCP does: cut the
- * rate by a factor at once, and let it creep back linearly towards the plan's, so a wrong setting
+ * rate by a factor at once, hold it a while, then let it creep back linearly towards the plan's, so a wrong setting
  * costs a handful of 429s instead of one every interval. Redis holds the last cut per key, so
  * every worker paces at the same effective rate; rate-limiter.ts runs the same arithmetic.
  */
@@ -14,14 +14,20 @@ export interface RateCut {
 
 /** Each counted 429 leaves this share of the rate. */
 export const CUT_FACTOR = 0.8;
-/** The rate climbs back by this share of the plan's rate each minute. */
+/** The rate climbs back by this share of the plan's rate each minute, once the hold is over. */
 export const RECOVERY_PER_MIN = 0.05;
+/**
+ * How long a cut rate holds before it climbs. Without it, a rate just cut under upstream's real
+ * limit climbs past it again within seconds (a 429 every few dozen requests, for ever); with it, a
+ * limit we cannot know costs one probing 429 every few minutes at most.
+ */
+export const HOLD_MS = 5 * 60_000;
 /** Never paced slower than this share of the plan's rate. */
 export const FLOOR_SHARE = 0.05;
 
 export function effectiveRatePerMin(planRatePerMin: number, cut: RateCut | null, nowMs: number): number {
   if (!cut) return planRatePerMin;
-  const recovered = cut.ratePerMin + (planRatePerMin * RECOVERY_PER_MIN * Math.max(0, nowMs - cut.atMs)) / 60_000;
+  const recovered = cut.ratePerMin + (planRatePerMin * RECOVERY_PER_MIN * Math.max(0, nowMs - cut.atMs - HOLD_MS)) / 60_000;
   return Math.min(planRatePerMin, recovered);
 }
 

@@ -1,5 +1,5 @@
 import type { RedisConnection } from './connection.js';
-import { CUT_FACTOR, effectiveRatePerMin, FLOOR_SHARE, RECOVERY_PER_MIN, type RateCut } from './adaptive-rate.js';
+import { CUT_FACTOR, effectiveRatePerMin, FLOOR_SHARE, HOLD_MS, RECOVERY_PER_MIN, type RateCut } from './adaptive-rate.js';
 import { paddedWindowMs } from './pacing.js';
 import { defineScript } from './redis-script.js';
 import { apiKeyScoped } from './redis-keys.js';
@@ -22,7 +22,7 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local plan = tonumber(ARGV[1])
 local cut = redis.call('HMGET', KEYS[1], 'cutRate', 'cutAt')
 local rate = plan
-if cut[1] then rate = math.min(plan, tonumber(cut[1]) + plan * ${RECOVERY_PER_MIN} * math.max(0, now - tonumber(cut[2])) / 60000000) end
+if cut[1] then rate = math.min(plan, tonumber(cut[1]) + plan * ${RECOVERY_PER_MIN} * math.max(0, now - tonumber(cut[2]) - ${HOLD_MS * 1000}) / 60000000) end
 `;
 
 /**
