@@ -59,6 +59,8 @@ cluster-node-timeout 2000
 appendonly yes
 appendfsync everysec
 maxmemory-policy noeviction
+# One replica per master: nothing to batch, so a replica's first sync starts at once, not 5 s later.
+repl-diskless-sync-delay 0
 CONF
   [[ $(id -u) -ne 0 ]] || chown -R "$(stat -c %U "$DATA/redis")": "$dir"
   # 9>&-: the daemon must not inherit the lock, or it would hold it forever.
@@ -66,6 +68,13 @@ CONF
 }
 
 cluster_ok() { [[ $(cluster_field "$1" cluster_state) == ok ]]; }
+synced_replicas() {
+  local port n=0
+  for port in "${PORTS[@]}"; do
+    cli "$port" info replication | grep -q '^master_link_status:up$' && n=$((n + 1))
+  done
+  printf '%s\n' "$n"
+}
 
 cmd_up() {
   command -v redis-server >/dev/null 2>&1 || die "redis-server is missing; run scripts/services.sh up first"
@@ -82,14 +91,18 @@ cmd_up() {
     redis-cli --cluster create $(printf '127.0.0.1:%s ' "${PORTS[@]}") --cluster-replicas 1 --cluster-yes \
       >"$DIR/create.log" 2>&1 || { tail -n 5 "$DIR/create.log" >&2; die "creating the cluster failed"; }
   fi
-  # Every node must agree the cluster is whole, and every master have its replica back.
+  # Every node must agree the cluster is whole, and every replica have finished synchronising
+  # with its master: a replica that never completed a sync holds no data and refuses to take
+  # over ("Disconnected from master for longer than allowed"), so a master killed before that
+  # leaves its slots down for good. CLUSTER NODES lists a replica as soon as it is assigned.
   for ((i = 0; i < WAIT_SECS * 5; i++)); do
     local whole=1
     for port in "${PORTS[@]}"; do cluster_ok "$port" || whole=""; done
-    [[ -n $whole && $(cli "${PORTS[0]}" cluster nodes | grep -c slave) -eq 3 ]] && break
+    [[ -n $whole && $(synced_replicas) -eq 3 ]] && break
     sleep 0.2
   done
   [[ -n $whole ]] || die "cluster not ok after ${WAIT_SECS}s; see $DIR/*/redis.log"
+  [[ $(synced_replicas) -eq 3 ]] || die "replicas not in sync after ${WAIT_SECS}s; see $DIR/*/redis.log"
   say "redis-cluster: up (127.0.0.1:${PORTS[0]}-${PORTS[5]}, 3 masters + 3 replicas)"
 }
 
