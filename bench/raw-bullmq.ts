@@ -11,7 +11,7 @@ import { benchLogger, SERVICES } from './services.js';
  * Redis connection settings) and a worker with the product's options at `concurrency`.
  */
 export async function rawBullmq(prefix: string, chains: number, jobsPerChain: number, concurrency: number): Promise<{ jobs: number; seconds: number }> {
-  const redis = createRedis({ redisUrl: SERVICES.redisUrl, redisCluster: false, redisSentinels: [], redisSentinelName: null }, benchLogger);
+  const redis = createRedis({ redisUrl: SERVICES.redisUrl, redisCluster: false, redisClusterNodes: [], redisSentinels: [], redisSentinelName: null }, benchLogger);
   const queue = createPagesQueue(redis, { prefix, attempts: 8 });
   const total = chains * jobsPerChain;
   let done = 0;

@@ -28,6 +28,12 @@ export interface Config {
   redisUrl: string;
   /** REDIS_URL names a node of a Redis Cluster: set at start by asking it (detectRedisCluster). */
   redisCluster: boolean;
+  /**
+   * Every node of that cluster as REDIS_URL's node listed them at start (detectRedisCluster): the
+   * cluster client's startup nodes, so a client reconnecting from scratch still finds the cluster
+   * once that one node is gone. Empty: REDIS_URL's node alone.
+   */
+  redisClusterNodes: Array<{ host: string; port: number }>;
   /** REDIS_SENTINELS: Redis through Sentinel, which names the master REDIS_SENTINEL_NAME; empty: no Sentinel. */
   redisSentinels: Array<{ host: string; port: number }>;
   redisSentinelName: string | null;
@@ -181,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = 
     snapshotRetentionMonths: optional(read('HA_SNAPSHOT_RETENTION'), retentionMonths),
     redisUrl: url(read('REDIS_URL') ?? DEFAULT_REDIS_URL, 'REDIS_URL', ['redis:', 'rediss:']),
     redisCluster: false,
+    redisClusterNodes: [],
     ...sentinels(read('REDIS_SENTINELS'), read('REDIS_SENTINEL_NAME')),
     queuePrefix,
     requestTimeoutMs: positiveInt(read('CRAWLORA_TIMEOUT_MS'), 'CRAWLORA_TIMEOUT_MS', 30_000),

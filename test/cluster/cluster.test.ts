@@ -31,15 +31,21 @@ async function masterOf(key: string): Promise<string> {
 }
 
 describe('on a Redis Cluster', () => {
-  it('is detected from the URL of any node, and not from a standalone server', async () => {
+  it('is detected from the URL of any node, which lists every node as the client\'s startup nodes, and not from a standalone server', async () => {
     // "<id> 127.0.0.1:port@bus flags …", one line a node.
-    const nodes = String(await redis.cluster('NODES')).trim().split('\n').map((line) => `redis://${line.split(' ')[1]!.split('@')[0]}`);
+    const nodes = String(await redis.cluster('NODES')).trim().split('\n').map((line) => line.split(' ')[1]!.split('@')[0]!);
     expect(nodes.length).toBe(6);
-    for (const url of nodes) {
-      expect((await detectRedisCluster({ redisUrl: url, redisCluster: false, redisSentinels: [], redisSentinelName: null })).redisCluster).toBe(true);
+    const target = { redisCluster: false, redisClusterNodes: [], redisSentinels: [], redisSentinelName: null };
+    for (const node of nodes) {
+      const detected = await detectRedisCluster({ ...target, redisUrl: `redis://${node}` });
+      expect(detected.redisCluster).toBe(true);
+      const listed = detected.redisClusterNodes.map(({ host, port }) => `${host}:${port}`);
+      expect(listed[0]).toBe(node);
+      expect([...listed].sort()).toEqual([...nodes].sort());
     }
-    const standalone = process.env.HA_TEST_STANDALONE_REDIS_URL!;
-    expect((await detectRedisCluster({ redisUrl: standalone, redisCluster: false, redisSentinels: [], redisSentinelName: null })).redisCluster).toBe(false);
+    const standalone = await detectRedisCluster({ ...target, redisUrl: process.env.HA_TEST_STANDALONE_REDIS_URL! });
+    expect(standalone.redisCluster).toBe(false);
+    expect(standalone.redisClusterNodes).toEqual([]);
   });
 
   it("spreads many API keys' limiter and credit state over the masters, each script's keys in one slot", async () => {

@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
+import { createRedis, detectRedisCluster } from '../../src/queue/connection.js';
 import { startCrawl } from '../../src/queue/start-crawl.js';
 import { catalogueIds } from '../../src/sim/catalogue.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
@@ -65,17 +66,19 @@ describe('Redis Cluster failover mid-crawl', () => {
     // REDIS_URL names the very master that dies: the clients must find the cluster through the
     // nodes they learnt from it, not through the one node the configuration gave.
     const victim = await queueMaster(Number(BASE_PORT), prefix.prefix);
-    const config = testConfig({
+    // Detected as the CLI does at start: the cluster's six nodes become the clients' startup nodes.
+    const config = await detectRedisCluster(testConfig({
       databaseUrl: database.url,
       queuePrefix: prefix.prefix,
       baseUrl: sim.baseUrl,
       redisUrl: `redis://127.0.0.1:${victim.port}`,
-      redisCluster: true,
+      redisCluster: false,
       concurrency: CONCURRENCY,
       jobLockMs: 2_000,
       reconcileEveryMs: 2_000,
       attempts: 20,
-    });
+    }));
+    expect(config.redisClusterNodes).toHaveLength(6);
     for (let i = 0; i < WORKERS; i += 1) {
       const app = createApp(config, silentLogger);
       apps.push(app);
@@ -99,5 +102,14 @@ describe('Redis Cluster failover mid-crawl', () => {
     expect(paidPages - HASHTAGS.length * PAGES).toBeLessThanOrEqual(WORKERS * CONCURRENCY);
     // The replica took the slot over: the killed node no longer serves it.
     expect((await queueMaster(Number(BASE_PORT) === victim.port ? victim.port + 1 : Number(BASE_PORT), prefix.prefix)).port).not.toBe(victim.port);
+    // A client connecting from scratch with this config, as ioredis does on a full reconnect and
+    // BullMQ to a blocking connection that stopped answering, still reaches the queue.
+    const fresh = createRedis(config, silentLogger);
+    try {
+      await fresh.connect();
+      expect(await fresh.exists(`${prefix.prefix}:pages:meta`)).toBe(1);
+    } finally {
+      fresh.disconnect();
+    }
   });
 });
