@@ -14,73 +14,40 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-SVC="$ROOT/.services"
-DATA=$SVC
-[[ -f $SVC/datadir ]] && DATA=$(<"$SVC/datadir")
+# shellcheck source=lib/redis-nodes.sh
+. "$ROOT/scripts/lib/redis-nodes.sh"
 BASE=${HA_REDIS_CLUSTER_PORT:-63900}
 PORTS=($(seq "$BASE" $((BASE + 5))))
 DIR="$DATA/redis-cluster-$BASE"
-WAIT_SECS=60
 
-say() { printf '%s\n' "$*"; }
-die() { printf 'redis-cluster: %s\n' "$*" >&2; exit 1; }
-cli() { local port=$1; shift; redis-cli -h 127.0.0.1 -p "$port" "$@" 2>/dev/null | tr -d '\r'; }
-answers() { [[ $(cli "$1" ping) == PONG ]]; }
 cluster_field() { cli "$1" cluster info | sed -n "s/^$2://p"; }
-
-# As root, the nodes run as the user services.sh runs its servers as (never root).
-as_user() {
-  if [[ $(id -u) -ne 0 ]]; then
-    "$@"
-  else
-    local user
-    user=$(stat -c %U "$DATA/redis" 2>/dev/null) || die "no servers' data dir; run scripts/services.sh up first"
-    runuser -u "$user" -- "$@"
-  fi
-}
 
 start_node() {
   local port=$1 dir="$DIR/$1"
   answers "$port" && return
   mkdir -p "$dir"
-  cat >"$dir/redis.conf" <<CONF
-# Written by scripts/redis-cluster.sh on every start; edits are lost.
-bind 127.0.0.1
-port $port
-cluster-port $((port + 50))
-protected-mode yes
-daemonize yes
-pidfile "$dir/redis.pid"
-logfile "$dir/redis.log"
-dir "$dir"
-cluster-enabled yes
-cluster-config-file nodes.conf
-cluster-node-timeout 2000
-appendonly yes
-appendfsync everysec
-maxmemory-policy noeviction
-# One replica per master: nothing to batch, so a replica's first sync starts at once, not 5 s later.
-repl-diskless-sync-delay 0
-CONF
-  [[ $(id -u) -ne 0 ]] || chown -R "$(stat -c %U "$DATA/redis")": "$dir"
-  # 9>&-: the daemon must not inherit the lock, or it would hold it forever.
-  as_user redis-server "$dir/redis.conf" 9>&- || die "node $port failed to start; see $dir/redis.log"
+  {
+    say "# Written by scripts/redis-cluster.sh on every start; edits are lost."
+    data_node_conf "$port" "$dir"
+    say "cluster-port $((port + 50))"
+    say "cluster-enabled yes"
+    say "cluster-config-file nodes.conf"
+    say "cluster-node-timeout 2000"
+  } >"$dir/redis.conf"
+  give_to_servers "$dir"
+  start_server "$dir/redis.conf" || die "node $port failed to start; see $dir/redis.log"
 }
 
 cluster_ok() { [[ $(cluster_field "$1" cluster_state) == ok ]]; }
 synced_replicas() {
   local port n=0
-  for port in "${PORTS[@]}"; do
-    cli "$port" info replication | grep -q '^master_link_status:up$' && n=$((n + 1))
-  done
-  printf '%s\n' "$n"
+  for port in "${PORTS[@]}"; do replica_synced "$port" && n=$((n + 1)); done
+  say "$n"
 }
 
 cmd_up() {
   command -v redis-server >/dev/null 2>&1 || die "redis-server is missing; run scripts/services.sh up first"
-  mkdir -p "$DIR"
-  exec 9>"$DIR/.lock"
-  flock -w 120 9 || die "another redis-cluster.sh holds $DIR/.lock"
+  lock_setup "$DIR"
   local port i
   for port in "${PORTS[@]}"; do start_node "$port"; done
   for port in "${PORTS[@]}"; do
@@ -91,10 +58,9 @@ cmd_up() {
     redis-cli --cluster create $(printf '127.0.0.1:%s ' "${PORTS[@]}") --cluster-replicas 1 --cluster-yes \
       >"$DIR/create.log" 2>&1 || { tail -n 5 "$DIR/create.log" >&2; die "creating the cluster failed"; }
   fi
-  # Every node must agree the cluster is whole, and every replica have finished synchronising
-  # with its master: a replica that never completed a sync holds no data and refuses to take
-  # over ("Disconnected from master for longer than allowed"), so a master killed before that
-  # leaves its slots down for good. CLUSTER NODES lists a replica as soon as it is assigned.
+  # Every node must agree the cluster is whole, and every replica have finished its sync (see
+  # replica_synced): CLUSTER NODES lists a replica as soon as it is assigned, before it holds
+  # anything, and a master killed then leaves its slots down for good.
   for ((i = 0; i < WAIT_SECS * 5; i++)); do
     local whole=1
     for port in "${PORTS[@]}"; do cluster_ok "$port" || whole=""; done

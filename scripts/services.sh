@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local Redis + PostgreSQL for hashtag-archiver (README, tests, CI).
 #
-#   scripts/services.sh up [--redis-cluster] | down | status | env | purge
+#   scripts/services.sh up [--redis-cluster] [--redis-sentinel] | down | status | env | purge
 #   scripts/services.sh restart-redis | restart-postgres [seconds down]
 #
 # With a working Docker engine this drives docker-compose.yml. Otherwise
@@ -576,6 +576,7 @@ usage() {
   say "usage: scripts/services.sh COMMAND"
   say "  up                start Redis + Postgres (idempotent)"
   say "  up --redis-cluster  also a 3-master, 3-replica Redis Cluster (scripts/redis-cluster.sh)"
+  say "  up --redis-sentinel also a master, a replica and 3 Sentinels (scripts/redis-sentinel.sh)"
   say "  down              stop both (data is kept)"
   say "  status            exit 0 when both are up"
   say "  env               print export lines for eval"
@@ -585,8 +586,16 @@ usage() {
 }
 
 main() {
-  local cmd=${1:-} with_cluster=""
-  [[ $cmd == up && ${2:-} == --redis-cluster ]] && with_cluster=1
+  local cmd=${1:-} with_cluster="" with_sentinel="" flag
+  if [[ $cmd == up ]]; then
+    for flag in "${@:2}"; do
+      case $flag in
+        --redis-cluster) with_cluster=1 ;;
+        --redis-sentinel) with_sentinel=1 ;;
+        *) usage >&2; return 2 ;;
+      esac
+    done
+  fi
   case $cmd in
     up | down | status | env | purge | restart-redis | restart-postgres) ;;
     -h | --help | help) usage; return 0 ;;
@@ -597,13 +606,14 @@ main() {
   pick_backend
   case $cmd in
     up) cmd_up ;;
-    down) cmd_down; cluster_down ;;
+    down) cmd_down; cluster_down; sentinel_down ;;
     status) cmd_status ;;
     purge) cmd_purge ;;
     restart-redis) cmd_restart redis "${2:-0}" ;;
     restart-postgres) cmd_restart postgres "${2:-0}" ;;
   esac
   if [[ -n $with_cluster ]]; then cluster_up; fi
+  if [[ -n $with_sentinel ]]; then sentinel_up; fi
 }
 
 # ---------------------------------------------------------------- redis cluster (scripts/redis-cluster.sh)
@@ -619,12 +629,27 @@ cluster_up() {
 }
 
 # Every cluster started here, whatever its ports.
-cluster_down() {
-  local dir
-  for dir in "$DATA"/redis-cluster-*; do
-    [[ -d $dir ]] && HA_REDIS_CLUSTER_PORT=${dir##*-} bash "$ROOT/scripts/redis-cluster.sh" down
+cluster_down() { setups_down redis-cluster HA_REDIS_CLUSTER_PORT; }
+
+# Stops every setup scripts/<script>.sh started here: one dir <script>-<first port> each.
+setups_down() {
+  local script=$1 port_var=$2 dir
+  for dir in "$DATA/$script"-*; do
+    [[ -d $dir ]] && env "$port_var=${dir##*-}" bash "$ROOT/scripts/$script.sh" down
   done
   return 0
 }
+
+# ---------------------------------------------------------------- redis sentinel (scripts/redis-sentinel.sh)
+
+# Its variables are printed, not added to .services/env: every test and command run through
+# with-services.sh exports that file, and REDIS_SENTINELS would move them all onto Sentinel.
+sentinel_up() {
+  bash "$ROOT/scripts/redis-sentinel.sh" up
+  bash "$ROOT/scripts/redis-sentinel.sh" env
+}
+
+# Every Sentinel setup started here, whatever its ports.
+sentinel_down() { setups_down redis-sentinel HA_REDIS_SENTINEL_PORT; }
 
 main "$@"
