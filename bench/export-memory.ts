@@ -14,25 +14,41 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import Table from 'cli-table3';
 import type { Db } from '../src/db/client.js';
-import type { ExportFormat } from '../src/db/export-rows.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../src/db/export-rows.js';
 import { freshDatabase, freshPrefix } from '../test/support/services.js';
 
 const BIN = fileURLToPath(new URL('../bin/hashtag-archiver.js', import.meta.url));
 const SAMPLE_ITEM = fileURLToPath(new URL('../src/sim/fixtures/sample-item.json', import.meta.url));
 
-/** Smallest first: the first is the baseline, the last the export that must not need more. */
-const SIZES = [
-  { hashtagId: '500001', rows: 2_000 },
-  { hashtagId: '500002', rows: 20_000 },
-  { hashtagId: '500003', rows: 200_000 },
-] as const;
+/**
+ * Smallest first: the first is the baseline, the last the export that must not need more.
+ * HA_BENCH_EXPORT_ROWS=2000,20000,200000,1000000 adds sizes (seeding takes about a minute per
+ * 100,000 rows here, and each row is ~17 KB of Postgres disk).
+ */
+const SIZES = parseList('HA_BENCH_EXPORT_ROWS', '2000,20000,200000')
+  .map(Number)
+  .sort((a, b) => a - b)
+  .map((rows, index) => {
+    if (!Number.isInteger(rows) || rows < 1) throw new Error(`HA_BENCH_EXPORT_ROWS: '${rows}' is not a row count; give e.g. 2000,20000,200000`);
+    return { hashtagId: String(500_001 + index), rows };
+  });
 /**
  * V8 grows its heap when it may, so RSS alone cannot tell "needs" from "was allowed": under this
  * cap an export that held its rows (3 GB of them) would die out of memory.
  */
 const CAPPED_HEAP_MB = 64;
 
-const BENCH_FORMATS = ['jsonl', 'csv', 'parquet'] as const satisfies readonly ExportFormat[];
+/** HA_BENCH_EXPORT_FORMATS=parquet measures one format without the others' minutes. */
+const BENCH_FORMATS = parseList('HA_BENCH_EXPORT_FORMATS', EXPORT_FORMATS.join(',')).map((format) => {
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
+    throw new Error(`HA_BENCH_EXPORT_FORMATS: '${format}' is not an export format; give some of ${EXPORT_FORMATS.join(', ')}`);
+  }
+  return format as ExportFormat;
+});
+
+function parseList(name: string, fallback: string): string[] {
+  return (process.env[name] ?? fallback).split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
 
 /**
  * The child's own peak RSS, written to stderr as it exits: nothing in the export command is
@@ -97,7 +113,7 @@ async function main(): Promise<void> {
 async function seed(db: Db, sampleJson: string): Promise<void> {
   for (const [offset, { hashtagId, rows }] of SIZES.entries()) {
     // Ids are 19 digits like TikTok's; each hashtag gets its own range.
-    const firstId = 7_000_000_000_000_000_000n + BigInt(offset) * 1_000_000n;
+    const firstId = 7_000_000_000_000_000_000n + BigInt(offset) * 1_000_000_000n;
     await db.execute(sql`
       insert into videos (id, author_id, author_unique_id, description, create_time,
                           play_count, digg_count, comment_count, share_count, collect_count, music_id, raw)

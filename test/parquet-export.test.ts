@@ -121,6 +121,34 @@ describe('export --format parquet', () => {
     expect(back).toEqual(rows);
   });
 
+  it('bounds a row group by the UTF-8 bytes of its text, not by JS string length', async () => {
+    const file = join(dir, 'bytes.parquet');
+    // '€' is one UTF-16 unit and three UTF-8 bytes: 19 + 752 bytes a row, 271 string units.
+    const rows = Array.from({ length: 12 }, (_, index) => ({ id: `7${String(index).padStart(18, '0')}`, raw: JSON.stringify('€'.repeat(250)) }));
+    const rowBytes = Buffer.byteLength(rows[0]!.id) + Buffer.byteLength(rows[0]!.raw);
+    expect(rowBytes).toBe(771);
+    await pipeline(
+      Readable.from(rows),
+      parquetRows([FIELDS.videoKey, FIELDS.raw], { createdBy: 'test', limits: { maxRows: 1_000, maxTextBytes: 2 * rowBytes } }),
+      createWriteStream(file),
+    );
+    const groups = await duckdbRows(`select distinct row_group_id, row_group_num_rows from parquet_metadata(${sqlString(file)}) order by row_group_id`);
+    expect(groups.map((group) => Number(group.row_group_num_rows))).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(await duckdbRows(`select id, raw from read_parquet(${sqlString(file)})`)).toEqual(rows);
+  });
+
+  it('keeps min/max statistics for counts and times only, none for ids, captions or raw JSON', async () => {
+    const file = await exportParquet('statistics.parquet', [CRAWLED]);
+    const chunks = await duckdbRows(
+      `select path_in_schema as name, bool_and(stats_min_value is not null and stats_max_value is not null) as kept,
+              bool_or(stats_min_value is not null or stats_max_value is not null or stats_min is not null or stats_max is not null) as any
+       from parquet_metadata(${sqlString(file)}) group by path_in_schema order by path_in_schema`,
+    );
+    const byName = Object.fromEntries(chunks.map((chunk) => [chunk.name, chunk]));
+    for (const name of ['create_time', 'play_count', 'digg_count', 'first_seen_at', 'last_seen_at']) expect(byName[name], name).toMatchObject({ kept: true });
+    for (const name of ['hashtag_id', 'id', 'author_id', 'author_unique_id', 'description', 'music_id', 'raw']) expect(byName[name], name).toMatchObject({ any: false });
+  });
+
   it('an archived hashtag without videos gives a valid file with the columns and no rows', async () => {
     const file = join(dir, 'none.parquet');
     await pipeline(Readable.from([]), parquetRows([FIELDS.videoKey], { createdBy: 'test' }), createWriteStream(file));
