@@ -12,7 +12,7 @@ import { createHashtagResolver, type HashtagResolver } from './hashtags/resolver
 import type { Logger } from './logger.js';
 import { createRedis } from './queue/connection.js';
 import { creditsSince } from './db/ledger.js';
-import { scheduleChargeFlush } from './queue/charge-flush.js';
+import { BILLED_FOR_MS, scheduleChargeFlush } from './queue/charge-flush.js';
 import { createCreditGate } from './queue/credit-gate.js';
 import { inFlightTarget, meterPageTime, startInFlightSizer, type InFlightSizer } from './queue/in-flight.js';
 import { createKeyPool } from './queue/key-pool.js';
@@ -97,7 +97,10 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
   let stopReconciler: (() => void) | undefined;
   let stopChargeFlush: (() => void) | undefined;
   const shutdown = new AbortController();
-  const answers = createPaidAnswers(redis, config.queuePrefix);
+  // A request and its commit: a claim or in-flight charge older than this outlived any live worker's page.
+  const pageLifeMs = config.requestTimeoutMs + config.jobLockMs;
+  const answers = createPaidAnswers(redis, config.queuePrefix, { claimTtlMs: pageLifeMs });
+  const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let stopPartitions: (() => void) | undefined;
   let closing: Promise<void> | undefined;
 
@@ -108,6 +111,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     limiter,
     credits: createCreditGate(redis, config.queuePrefix, (fingerprint, since) => creditsSince(database.db, fingerprint, since), creditClock),
     answers,
+    workerId,
     shutdown: shutdown.signal,
     keys: createKeyPool(config.apiKeys, keyStates, limiter),
     logger: logger.child({ component: 'page-job' }),
@@ -156,7 +160,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
         { everyMs: config.reconcileEveryMs, inFlightGraceMs: config.requestTimeoutMs + config.jobLockMs, schedules: createScheduleMemory(schedules) },
         logger.child({ component: 'reconciler' }),
       );
-      stopChargeFlush ??= scheduleChargeFlush(database.db, answers, config.reconcileEveryMs, logger.child({ component: 'charges' }));
+      stopChargeFlush ??= scheduleChargeFlush(database.db, answers, config.reconcileEveryMs, { billedForMs: BILLED_FOR_MS, inFlightForMs: pageLifeMs }, logger.child({ component: 'charges' }));
       // Workers are what writes snapshots, so they keep the months ahead ready (and drop expired ones).
       stopPartitions ??= scheduleSnapshotPartitions(database.db, config.snapshotRetentionMonths, PARTITION_MAINTENANCE_EVERY_MS, logger.child({ component: 'partitions' }));
       const first = inFlightTarget({ ratePerMin: settings.current().ratePerMin * config.apiKeys.length, pageMs: pageTime.meanPageMs(), workers: 1, maxInFlight: concurrency });
@@ -171,7 +175,9 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
         startInFlightSizer({
           redis,
           keyPrefix: config.queuePrefix,
-          workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+          // The first worker's beat is also what keeps this process's claims alive; a second
+          // worker in the same process counts as one more in the live set.
+          workerId: sizers.length === 0 ? workerId : `${workerId}:${sizers.length}`,
           meter: pageTime,
           poolRatePerMin,
           maxInFlight: concurrency,

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
@@ -6,8 +7,12 @@ import { describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { renderUsage } from '../src/cli/usage.js';
 import { keyFingerprint } from '../src/crawlora/api-key.js';
+import { recordCharge } from '../src/db/ledger.js';
+import { getRuns } from '../src/db/runs.js';
 import { getUsage } from '../src/db/usage.js';
+import { flushPendingCharges } from '../src/queue/charge-flush.js';
 import { pageJobId } from '../src/queue/names.js';
+import { createPaidAnswers } from '../src/queue/paid-answers.js';
 import { pause, resume } from '../src/queue/run-control.js';
 import { startCrawl } from '../src/queue/start-crawl.js';
 import { catalogueIds } from '../src/sim/catalogue.js';
@@ -66,6 +71,13 @@ async function refusePages(app: App): Promise<{ refuse(runId: number, pageNumber
   };
 }
 
+/** A `hashtag-archiver worker` process of its own on this file's database and simulator. */
+function spawnWorker(queuePrefix: string, apiKey: string, extra: Record<string, string> = {}): ChildProcess {
+  const bin = fileURLToPath(new URL('../bin/hashtag-archiver.js', import.meta.url));
+  const env = { ...process.env, ...t.cliEnv({ HA_QUEUE_PREFIX: queuePrefix, CRAWLORA_API_KEY: apiKey, CRAWLORA_PLAN: 'enterprise', LOG_LEVEL: 'warn', ...extra }) };
+  return spawn(process.execPath, [bin, 'worker'], { env, stdio: 'ignore' });
+}
+
 describe('a page paid for is bought once, and its charge recorded once', () => {
   it('a commit failing past the in-place retry commits the held answer: no page bought twice, ledger = upstream charge, no attempt spent on an outage', async () => {
     const app = makeApp();
@@ -98,32 +110,66 @@ describe('a page paid for is bought once, and its charge recorded once', () => {
     expect([await attemptsOf(outage.id), await attemptsOf(rejected.id)]).toEqual([1, 2]);
   }, 90_000);
 
-  it('a duplicate job that loses the page-row race after pause → resume still records its charge', async () => {
-    t.sim.configure({ latencyMs: 800 });
+  it('pause → resume while a page is in flight: the resumed job waits for that answer instead of buying the page again', async () => {
+    t.sim.configure({ faults: [{ kind: 'slow', hashtagId: '4201', cursor: 0, delayMs: 1_500, times: 1 }] });
     const app = makeApp();
     app.startWorker();
-    const [run] = await startCrawl(app.database.db, app.queue, { hashtagIds: ['4201'], maxPages: 2, maxItems: null });
+    const [run] = await startCrawl(app.database.db, app.queue, { hashtagIds: ['4201'], maxPages: 3, maxItems: null });
     await pollRun(app.database.db, run!.id, () => requestsFor(t.sim, '4201').length > 0);
     await pause(app.database.db, run!.id);
     await resume(app.database.db, app.queue, run!.id);
 
     const [finished] = await waitForRuns(app.database.db, [run!.id]);
-    expect(finished).toMatchObject({ status: 'completed', pages: 2 });
-    // Both jobs of page 0 were in flight at once, so upstream billed it twice: both charges are in the ledger.
-    expect(servedCursors('4201')).toEqual([0, 0, 30]);
+    expect(finished).toMatchObject({ status: 'completed', pages: 3 });
+    // Every request the simulator saw, answered or not yet: a duplicate still waiting at the simulator counts.
+    expect(requestsFor(t.sim, '4201').map((request) => request.cursor)).toEqual([0, 30, 60]);
+    expect(servedCursors('4201')).toEqual([0, 30, 60]);
+    expect(await archivedIds(app.database.db, '4201')).toEqual(catalogueIds('4201', 300).slice(0, 90).sort());
     expect(await ledgerOf(app, run!.id)).toEqual({ certain: 24, uncertain: 0, entries: 3 });
     expect(finished!.credits).toBe(24);
     expect(t.sim.stats().creditsTotal).toBe(24);
   });
+
+  it('kill -9 of a worker with a request in flight: the charge it may have cost is in the ledger as uncertain; the page is bought again once and committed as certain', async () => {
+    t.sim.configure({ billAbandoned: true, faults: [{ kind: 'slow', hashtagId: '4251', cursor: 30, delayMs: 60_000, times: 1 }] });
+    const queuePrefix = `${t.prefix}-sigkill`;
+    // A short job lock, so the killed worker's job comes back soon; its claim outlives it unless taken over.
+    const producer = makeApp({ queuePrefix, jobLockMs: 2_000 });
+    const [run] = await startCrawl(producer.database.db, producer.queue, { hashtagIds: ['4251'], maxPages: 3, maxItems: null });
+    const worker = spawnWorker(queuePrefix, 'sigkill-key', { HA_JOB_LOCK_MS: '2000' });
+    // Page 0 in (its commit overlaps page 1's request), page 1's request waiting at the simulator.
+    await pollRun(producer.database.db, run!.id, (current) => current.pages === 1 && requestsFor(t.sim, '4251').some((request) => request.cursor === 30), 20_000);
+    worker.kill('SIGKILL');
+    await new Promise((resolve) => worker.once('exit', resolve));
+
+    producer.startWorker();
+    const [finished] = await waitForRuns(producer.database.db, [run!.id]);
+    expect(finished).toMatchObject({ status: 'completed', pages: 3 });
+    expect(servedCursors('4251')).toEqual([0, 30, 60]);
+    // What the killed worker had noted reaches the ledger once its owner is seen dead (the reconcile period's flush).
+    const answers = createPaidAnswers(producer.redis, queuePrefix, { claimTtlMs: 60_000 });
+    const rules = { billedForMs: 30_000, inFlightForMs: 60_000 };
+    let ledger = await ledgerOf(producer, run!.id);
+    for (const deadline = Date.now() + 20_000; ledger.uncertain === 0 && Date.now() < deadline; ledger = await ledgerOf(producer, run!.id)) {
+      await flushPendingCharges(producer.database.db, answers, rules);
+      await sleep(200);
+    }
+    // Upstream billed the request the kill cut (as Crawlora usually does), and the page again.
+    expect(t.sim.stats().creditsTotal).toBe(32);
+    expect(ledger).toEqual({ certain: 24, uncertain: 8, entries: 4 });
+    expect(ledger.certain + ledger.uncertain).toBeGreaterThanOrEqual(t.sim.stats().creditsTotal);
+    expect((await getRuns(producer.database.db, [run!.id]))[0]!.credits).toBe(32);
+    // A second flush changes nothing: the ledger has one row a charge.
+    await flushPendingCharges(producer.database.db, answers, rules);
+    expect(await ledgerOf(producer, run!.id)).toEqual(ledger);
+  }, 90_000);
 
   it('SIGTERM with a request in flight: the request is cut before the close deadline and recorded as uncertain; another worker completes the run', async () => {
     t.sim.configure({ billAbandoned: true, faults: [{ kind: 'slow', hashtagId: '4301', cursor: 30, delayMs: 60_000, times: 1 }] });
     const queuePrefix = `${t.prefix}-sigterm`;
     const producer = makeApp({ queuePrefix });
     const [run] = await startCrawl(producer.database.db, producer.queue, { hashtagIds: ['4301'], maxPages: 3, maxItems: null });
-    const bin = fileURLToPath(new URL('../bin/hashtag-archiver.js', import.meta.url));
-    const env = { ...process.env, ...t.cliEnv({ HA_QUEUE_PREFIX: queuePrefix, CRAWLORA_API_KEY: 'sigterm-key', CRAWLORA_PLAN: 'enterprise', LOG_LEVEL: 'warn' }) };
-    const worker = spawn(process.execPath, [bin, 'worker'], { env, stdio: 'ignore' });
+    const worker = spawnWorker(queuePrefix, 'sigterm-key');
     await pollRun(producer.database.db, run!.id, () => requestsFor(t.sim, '4301').some((request) => request.cursor === 30), 20_000);
     const signalledAt = Date.now();
     worker.kill('SIGTERM');
@@ -157,5 +203,19 @@ describe('timeouts the upstream bills anyway', () => {
     const usage = await getUsage(app.database.db, 'enterprise', 40);
     expect(usage.keys.find((key) => key.keyFingerprint === keyFingerprint('cap-key'))).toMatchObject({ todayCredits: 40, monthCredits: 40, uncertainCredits: 8 });
     expect(renderUsage(usage)).toMatch(/\(\d+ uncertain: requests that timed out, counted as billed\)/);
+  });
+});
+
+describe('one ledger row a charge', () => {
+  it('a charge recorded as uncertain (its worker taken for dead) and then committed certain is one certain row, counted once', async () => {
+    const app = makeApp();
+    const [run] = await startCrawl(app.database.db, app.queue, { hashtagIds: ['4501'], maxPages: 1, maxItems: null });
+    const charge = { chargeId: randomUUID(), keyFingerprint: 'key_0123456789', endpoint: 'hashtags' as const, hashtagId: '4501', runId: run!.id, credits: 8 };
+    await recordCharge(app.database.db, { ...charge, uncertain: true });
+    expect(await ledgerOf(app, run!.id)).toEqual({ certain: 0, uncertain: 8, entries: 1 });
+    await recordCharge(app.database.db, charge);
+    await recordCharge(app.database.db, { ...charge, uncertain: true });
+    expect(await ledgerOf(app, run!.id)).toEqual({ certain: 8, uncertain: 0, entries: 1 });
+    expect((await getRuns(app.database.db, [run!.id]))[0]!.credits).toBe(8);
   });
 });

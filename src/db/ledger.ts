@@ -22,17 +22,19 @@ type Executor = Pick<Db, 'execute'>;
 
 /**
  * Records a charge and adds it to its run's credits, in one statement; inside the caller's
- * transaction when given one. A charge whose id is already in the ledger changes nothing.
+ * transaction when given one. A charge whose id is already in the ledger is not counted again;
+ * a certain record of it makes an uncertain one certain (a request in flight recorded as possibly
+ * billed when its worker was taken for dead, whose answer was committed after all).
  */
 export async function recordCharge(db: Executor, charge: Charge): Promise<void> {
   await db.execute(sql`WITH charge AS (
-      INSERT INTO ${creditLedger} (charge_id, key_fingerprint, endpoint, hashtag_id, run_id, credits, uncertain, charged_at)
+      INSERT INTO ${creditLedger} AS l (charge_id, key_fingerprint, endpoint, hashtag_id, run_id, credits, uncertain, charged_at)
       VALUES (${charge.chargeId ?? null}, ${charge.keyFingerprint}, ${charge.endpoint}, ${charge.hashtagId}, ${charge.runId}::int,
         ${charge.credits}, ${charge.uncertain ?? false}, coalesce(${charge.chargedAt?.toISOString() ?? null}::timestamptz, now()))
-      ON CONFLICT (charge_id) DO NOTHING
-      RETURNING run_id, credits
+      ON CONFLICT (charge_id) DO UPDATE SET uncertain = false WHERE l.uncertain AND NOT excluded.uncertain
+      RETURNING run_id, credits, xmax = 0 AS inserted
     )
-    UPDATE ${crawlRuns} r SET credits = r.credits + charge.credits FROM charge WHERE r.id = charge.run_id`);
+    UPDATE ${crawlRuns} r SET credits = r.credits + charge.credits FROM charge WHERE r.id = charge.run_id AND charge.inserted`);
 }
 
 /** Credits a key was billed (or possibly billed) since a moment (the start of the UTC day or month). */

@@ -130,8 +130,8 @@ const INSERT_PAGE = {
 
 /**
  * The page's outcome, its ledger entry and the run's counters in one round trip. The charge may be
- * in the ledger already (flushed from Redis while the commit waited out an outage): then it is
- * neither recorded nor counted again.
+ * in the ledger already (flushed from Redis while the commit waited out an outage, or as uncertain
+ * while its worker was taken for dead): then it is not counted again, only made certain.
  */
 const RECORD_OUTCOME = {
   name: 'page_outcome',
@@ -141,11 +141,11 @@ const RECORD_OUTCOME = {
     ), charge AS (
       INSERT INTO credit_ledger (charge_id, key_fingerprint, endpoint, hashtag_id, run_id, credits, charged_at)
       VALUES ($12, $8, 'hashtags', $9, $6, $10, $13)
-      ON CONFLICT (charge_id) DO NOTHING
-      RETURNING credits
+      ON CONFLICT (charge_id) DO UPDATE SET uncertain = false WHERE credit_ledger.uncertain
+      RETURNING credits, xmax = 0 AS inserted
     )
     UPDATE crawl_runs SET pages = pages + 1, items = items + $11, new_items = new_items + $1,
-      credits = credits + coalesce((SELECT credits FROM charge), 0)
+      credits = credits + coalesce((SELECT credits FROM charge WHERE inserted), 0)
     WHERE id = $6`,
 };
 

@@ -2,6 +2,7 @@ import type { RedisConnection } from './connection.js';
 import type { Logger } from '../logger.js';
 import type { PipelineObserver } from './observer.js';
 import { defineScript } from './redis-script.js';
+import { BEAT_EVERY_MS, liveWorkersKey, WORKER_SILENT_MS } from './worker-liveness.js';
 
 /**
  * How many pages a worker keeps in flight. The pacer in Redis holds the rate; this only has to
@@ -65,8 +66,8 @@ export function meterPageTime(inner: PipelineObserver): PageTimeMeter {
 }
 
 /**
- * Workers alive under a prefix: each beats every few seconds into a sorted set scored by Redis's
- * clock; a worker that stops beating drops out after `ttlMs`. Replies the live count.
+ * Workers alive under a prefix (worker-liveness.ts): each beats into a sorted set scored by
+ * Redis's clock; a worker that stops beating drops out after `ttlMs`. Replies the live count.
  */
 const BEAT_SCRIPT = `
 local t = redis.call('TIME')
@@ -89,7 +90,6 @@ export interface InFlightSizerOptions {
   /** Where the target goes: BullMQ's worker.concurrency, which it reads before each fetch. */
   apply: (inFlight: number) => void;
   logger: Logger;
-  everyMs?: number;
 }
 
 export interface InFlightSizer {
@@ -98,16 +98,15 @@ export interface InFlightSizer {
   close(): void;
 }
 
-/** Re-sizes a worker every `everyMs` from the measured time per page and the pool's rate. */
+/** Re-sizes a worker every beat from the measured time per page and the pool's rate. */
 export function startInFlightSizer(options: InFlightSizerOptions): InFlightSizer {
   const { redis, keyPrefix, workerId, meter, maxInFlight, apply, logger } = options;
-  const everyMs = options.everyMs ?? 1_000;
   const beat = defineScript(redis, 'haWorkerBeat', 1, BEAT_SCRIPT);
-  const liveKey = `${keyPrefix}:workers`;
+  const liveKey = liveWorkersKey(keyPrefix);
   let current = 0;
   let closed = false;
   const resize = async () => {
-    const [workers, ratePerMin] = await Promise.all([beat(liveKey, workerId, everyMs * 5).then(Number), options.poolRatePerMin()]);
+    const [workers, ratePerMin] = await Promise.all([beat(liveKey, workerId, WORKER_SILENT_MS).then(Number), options.poolRatePerMin()]);
     if (closed) return;
     const target = inFlightTarget({ ratePerMin, pageMs: meter.meanPageMs(), workers, maxInFlight });
     if (target === current) return;
@@ -117,7 +116,7 @@ export function startInFlightSizer(options: InFlightSizerOptions): InFlightSizer
   };
   const tick = () => void resize().catch((err: unknown) => logger.warn({ err }, 'pages in flight not resized'));
   tick();
-  const timer = setInterval(tick, everyMs);
+  const timer = setInterval(tick, BEAT_EVERY_MS);
   timer.unref();
   return {
     current: () => current,

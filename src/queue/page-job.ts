@@ -22,7 +22,7 @@ import type { CreditCaps, CreditGate } from './credit-gate.js';
 import { decideAfterPage, decidesBeforeCommit } from './decide.js';
 import { keyAccepted, noteKeyAccepted, untilReady, type KeyChoice, type KeyPool, type TakenKey } from './key-pool.js';
 import { enqueuePage, firstPageJob, type PagesQueue } from './pages-queue.js';
-import type { HeldAnswer, PaidAnswers, PendingCharge } from './paid-answers.js';
+import type { HeldAnswer, NotedCharge, PaidAnswers, PendingCharge } from './paid-answers.js';
 import type { PipelineObserver, ResponseOutcome } from './observer.js';
 import type { PageJobData } from './payloads.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -36,8 +36,10 @@ export interface PageJobDeps {
   keys: KeyPool;
   logger: Logger;
   observer: PipelineObserver;
-  /** Charges and answers paid for and not in Postgres yet. */
+  /** Charges and answers paid for and not in Postgres yet, and the claims on pages being fetched. */
   answers: PaidAnswers;
+  /** This process in the live workers' set (worker-liveness.ts): the owner of its claims and noted charges. */
+  workerId: string;
   /** Aborted shortly before the close deadline: requests still in flight are cut, their jobs put back. */
   shutdown?: AbortSignal;
   /** Read at every job, so a changed plan or rate reaches running workers. */
@@ -75,6 +77,9 @@ export async function processPageJob(job: Job<PageJobData>, token: string | unde
     throw await delayed(job, token, waitMs);
   }
 }
+
+/** A duplicate job of a page being fetched comes back this soon to find it committed (or its claim free again). */
+const CLAIM_WAIT_MS = 1_000;
 
 /** Jobs waiting out an outage come back spread over a few seconds, not all at once. */
 function outageWaitMs(): number {
@@ -164,7 +169,7 @@ async function pageJob(job: Job<PageJobData>, token: string | undefined, deps: P
   if (!result.committed) {
     // Another job of this page committed first (a duplicate after pause → resume): this answer was billed all the same.
     await recordCharge(deps.db, pageCharge(charge, data));
-    await Promise.all([deps.answers.release(data.runId, data.pageNumber, charge.chargeId), chainAfter(result.existing, data, deps)]);
+    await Promise.all([deps.answers.release(data.runId, data.pageNumber, data.cursor, charge.chargeId), chainAfter(result.existing, data, deps)]);
     return 'already-committed';
   }
   deps.observer.pageCommitted({ runId: run.id, items: rows.length, newItems: result.newItems, commitMs: performance.now() - commitStartedMs });
@@ -172,7 +177,7 @@ async function pageJob(job: Job<PageJobData>, token: string | undefined, deps: P
   const unreadable = unreadableCreateTimes(items);
   if (unreadable > 0) log.warn({ items: unreadable }, 'createTime neither seconds nor milliseconds; stored as null (raw keeps it)');
   const { decision } = result;
-  const released = deps.answers.release(data.runId, data.pageNumber, charge.chargeId);
+  const released = deps.answers.release(data.runId, data.pageNumber, data.cursor, charge.chargeId);
   if (decision.kind === 'continue') {
     if (!early) await enqueueNext(data, decision.nextCursor, decision, deps.queue);
   } else {
@@ -199,13 +204,30 @@ function heldPage(held: HeldAnswer): PaidPage {
   return { page, charge: { chargeId: held.chargeId, keyFingerprint: held.keyFingerprint, chargedAtMs: held.chargedAtMs }, noted: Promise.resolve(), held: true };
 }
 
-/** Within the credit caps, one request; a billed answer's charge is noted in Redis the moment it arrives. */
+/**
+ * Within the credit caps, one request, claimed first: its charge is noted in Redis as in flight
+ * before it leaves (a worker killed before the answer arrives still leaves it for the ledger, as
+ * uncertain), and as billed the moment the answer arrives. A page another live worker is fetching
+ * is not bought again: the job waits for that one's answer.
+ */
 async function buyPage(job: Job<PageJobData>, token: string | undefined, run: CrawlRun, taken: TakenKey, deps: PageJobDeps, log: Logger): Promise<PaidPage> {
   const data = job.data;
   const { key } = taken;
   const settings = deps.settings();
-  const reservation = await deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings);
+  const requested: PaidCharge = { chargeId: randomUUID(), keyFingerprint: key.fingerprint, chargedAtMs: Date.now() };
+  // Both before the request, neither waiting for the other: the claim adds no round trip to the page.
+  const [reservation, claimed] = await Promise.all([
+    deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings),
+    deps.answers.claimFetch(notedCharge(requested, data, deps.workerId, true), data.cursor),
+  ]);
+  if (!claimed) {
+    if (reservation.kind === 'reserved') await reservation.release();
+    await deps.keys.giveBack(taken);
+    log.debug({ cursor: data.cursor }, 'another live worker is fetching this page; waiting for its answer');
+    throw await delayed(job, token, CLAIM_WAIT_MS);
+  }
   if (reservation.kind === 'cap-reached') {
+    await deps.answers.dropClaim(requested.chargeId, data.runId, data.cursor);
     await deps.keys.giveBack(taken);
     const reason: PauseReason = reservation.cap === 'daily' ? 'daily-cap' : 'monthly-credits';
     const what = reservation.cap === 'daily' ? `daily cap of ${settings.dailyCredits}` : `${settings.monthlyCredits} included credits of the month (the plan has no overage)`;
@@ -222,13 +244,15 @@ async function buyPage(job: Job<PageJobData>, token: string | undefined, run: Cr
     const charged = err instanceof CrawloraError && err.charged;
     deps.observer.response({ outcome: outcomeOf(err), latencyMs: performance.now() - fetchStartedMs, charged, keyFingerprint: key.fingerprint });
     // A request we stopped waiting for keeps its credits reserved: it may have been billed.
-    if (!charged && !(err instanceof CrawloraError && err.possiblyCharged)) await reservation.release();
+    if (!charged && !(err instanceof CrawloraError && err.possiblyCharged)) {
+      await Promise.all([reservation.release(), deps.answers.dropClaim(requested.chargeId, data.runId, data.cursor)]);
+    }
     if (keyAccepted(err)) await noteKeyAccepted(taken, deps.keys, log);
-    throw await failureFor(err, taken, job, token, run, deps, log);
+    throw await failureFor(err, taken, requested, job, token, run, deps, log);
   }
-  const charge: PaidCharge = { chargeId: randomUUID(), keyFingerprint: key.fingerprint, chargedAtMs: Date.now() };
+  const charge: PaidCharge = { ...requested, chargedAtMs: Date.now() };
   const noted = deps.answers
-    .noteCharge(pageCharge(charge, data))
+    .noteCharge(notedCharge(charge, data, deps.workerId, false))
     .catch((err: unknown) => log.error({ err }, 'could not note the charge in Redis; the page commit records it'));
   deps.observer.response({ outcome: 'ok', latencyMs: performance.now() - fetchStartedMs, charged: true, keyFingerprint: key.fingerprint });
   await noteKeyAccepted(taken, deps.keys, log);
@@ -246,6 +270,10 @@ function pageCharge(charge: PaidCharge, data: PageJobData, uncertain = false): P
     uncertain,
     chargedAt: new Date(charge.chargedAtMs),
   };
+}
+
+function notedCharge(charge: PaidCharge, data: PageJobData, owner: string, inFlight: boolean, uncertain = false): NotedCharge {
+  return { ...pageCharge(charge, data, uncertain), owner, inFlight };
 }
 
 /** A job that ends before any request, and what it did instead. */
@@ -280,7 +308,7 @@ async function beforeFetch(
   if (head.page) {
     if (found) {
       await recordCharge(deps.db, pageCharge(found, data));
-      await deps.answers.release(data.runId, data.pageNumber, found.chargeId);
+      await deps.answers.release(data.runId, data.pageNumber, found.cursor, found.chargeId);
     }
     await chainAfter(head.page, data, deps);
     return { done: 'already-committed' };
@@ -372,6 +400,7 @@ async function delayed(job: Job<PageJobData>, token: string | undefined, waitMs:
 async function failureFor(
   err: unknown,
   taken: TakenKey,
+  requested: PaidCharge,
   job: Job<PageJobData>,
   token: string | undefined,
   run: CrawlRun,
@@ -382,11 +411,11 @@ async function failureFor(
   const settings = deps.settings();
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof CrawloraError && (err.charged || err.possiblyCharged)) {
-    const charge = pageCharge({ chargeId: randomUUID(), keyFingerprint: key.fingerprint, chargedAtMs: Date.now() }, job.data, err.possiblyCharged);
-    // Noted first: with Postgres away, the ledger gets it from Redis later.
+    const charge = notedCharge({ ...requested, chargedAtMs: Date.now() }, job.data, deps.workerId, false, err.possiblyCharged);
+    // Noted as billed first: with Postgres away, the ledger gets it from Redis later.
     await deps.answers.noteCharge(charge);
     await recordCharge(deps.db, charge);
-    await deps.answers.settleCharges([charge.chargeId]);
+    await deps.answers.dropClaim(charge.chargeId, job.data.runId, job.data.cursor);
   }
   // Cut at shutdown: the next worker asks again, and no attempt is spent on it.
   if (deps.shutdown?.aborted) return delayed(job, token, 0);

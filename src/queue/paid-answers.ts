@@ -1,8 +1,20 @@
 import type { RedisConnection } from './connection.js';
 import type { Charge } from '../db/ledger.js';
+import { defineScript } from './redis-script.js';
+import { liveWorkersKey, WORKER_SILENT_MS } from './worker-liveness.js';
 
 /** A charge as it waits in Redis until the ledger has it. */
 export type PendingCharge = Charge & { chargeId: string; chargedAt: Date };
+
+/**
+ * A charge noted in Redis: first before its request leaves (`inFlight`: upstream may bill it from
+ * then on, whatever happens to the worker), then again once its answer is in.
+ */
+export type NotedCharge = PendingCharge & {
+  /** The worker process that sent the request (worker-liveness.ts). */
+  owner: string;
+  inFlight: boolean;
+};
 
 /** A billed page answer whose commit did not land yet, with what its commit needs to record it. */
 export interface HeldAnswer {
@@ -14,49 +26,122 @@ export interface HeldAnswer {
   bytes: Buffer;
 }
 
+/** Charges waiting in Redis, with what tells whether their owners are alive. */
+export interface PendingSnapshot {
+  charges: NotedCharge[];
+  /** Each live-looking worker's last beat, on Redis's clock. */
+  beats: Map<string, number>;
+  /** Redis's clock when read. */
+  redisNowMs: number;
+}
+
 /**
- * What was paid for and is not in Postgres yet, kept in Redis, which still answers while Postgres
- * does not. Charges are noted as their answers arrive and removed once the ledger has them; a
- * page's answer is held only once its commit failed, and removed once the page is in. Both survive
- * the worker that wrote them, so whoever comes next records the charge and commits the answer
- * instead of buying the page again.
+ * What was paid for (or may have been) and is not in Postgres yet, kept in Redis, which still
+ * answers while Postgres does not. A page's request is claimed before it leaves: the claim notes
+ * the charge as in flight and locks the (run, cursor), so a duplicate job of the page (pause →
+ * resume, a stalled job) waits instead of buying it again. The charge is noted again as billed
+ * when the answer arrives, and removed, with the claim, once the ledger has it. A page's answer is
+ * held only once its commit failed, and removed once the page is in. All of it survives the
+ * worker that wrote it, so whoever comes next records the charge and commits the answer instead
+ * of buying the page again.
  *
  * Size: a held answer is at most one body (CRAWLORA_MAX_BODY_BYTES); a run's chain stops at a page
  * whose commit does not land, so at most about two answers a live run are held, each for
- * HELD_ANSWER_TTL_MS at most.
+ * HELD_ANSWER_TTL_MS at most. Noted charges and claims: one per page in flight.
  */
 export interface PaidAnswers {
-  noteCharge(charge: PendingCharge): Promise<void>;
+  /**
+   * Claims the page's fetch and notes its charge as in flight, in one step; false while another
+   * live worker's request (or commit) of the same page holds it. A dead worker's claim is taken over.
+   */
+  claimFetch(charge: NotedCharge, cursor: string): Promise<boolean>;
+  /** The claimed request was not billed (or never left): its noted charge and claim are dropped. */
+  dropClaim(chargeId: string, runId: number, cursor: string): Promise<void>;
+  noteCharge(charge: NotedCharge): Promise<void>;
   /** The ledger has these charges now. */
   settleCharges(chargeIds: string[]): Promise<void>;
-  /** Charges still waiting for the ledger, noted more than `olderThanMs` ago. */
-  pendingCharges(olderThanMs: number): Promise<PendingCharge[]>;
+  /** Every charge still waiting for the ledger. */
+  pendingCharges(): Promise<PendingSnapshot>;
   hold(runId: number, pageNumber: number, answer: HeldAnswer): Promise<void>;
   find(runId: number, pageNumber: number): Promise<HeldAnswer | null>;
-  /** The page is in: its held answer (if any) and its charge are done with. */
-  release(runId: number, pageNumber: number, chargeId: string | null): Promise<void>;
+  /** The page is in (or its charge recorded): its held answer (if any), its charge and its claim are done with. */
+  release(runId: number, pageNumber: number, cursor: string, chargeId: string): Promise<void>;
 }
 
 /** Long enough for any outage that is waited out; a run paused longer re-buys its one page. */
 const HELD_ANSWER_TTL_MS = 7 * 86_400_000;
 
-export function createPaidAnswers(redis: RedisConnection, keyPrefix: string): PaidAnswers {
+/**
+ * KEYS: claim, noted charges, live workers. ARGV: charge id, its JSON, claim TTL, silence that
+ * means dead. A claim is free when absent, when its charge is no longer noted (recorded and
+ * released, or flushed), or when its owner stopped beating.
+ */
+const CLAIM_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder then
+  local noted = redis.call('HGET', KEYS[2], holder)
+  if noted then
+    local owner = cjson.decode(noted).owner
+    local beat = owner and redis.call('ZSCORE', KEYS[3], owner)
+    if beat then
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      if tonumber(beat) >= now - tonumber(ARGV[4]) then return 0 end
+    end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+`;
+
+/** KEYS: noted charges, claim, [held answer]. ARGV: charge id. A claim taken over by another charge stays. */
+const RELEASE_SCRIPT = `
+redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+if KEYS[3] then redis.call('DEL', KEYS[3]) end
+return 1
+`;
+
+export interface PaidAnswersOptions {
+  /** How long a claim outlives a worker that neither answers nor dies (a request, then its commit). */
+  claimTtlMs: number;
+}
+
+export function createPaidAnswers(redis: RedisConnection, keyPrefix: string, options: PaidAnswersOptions): PaidAnswers {
+  // Every key carries the prefix's hash tag: on Redis Cluster the scripts find them in one slot.
   const chargesKey = `${keyPrefix}:pending-charges`;
+  const workersKey = liveWorkersKey(keyPrefix);
   const answerKey = (runId: number, pageNumber: number) => `${keyPrefix}:held-answer:${runId}:${pageNumber}`;
+  const claimKey = (runId: number, cursor: string) => `${keyPrefix}:fetching:${runId}:${cursor}`;
+  const claim = defineScript(redis, 'haClaimFetch', 3, CLAIM_SCRIPT);
+  const releaseClaim = defineScript(redis, 'haReleaseClaim', 2, RELEASE_SCRIPT);
+  const releaseAll = defineScript(redis, 'haReleasePage', 3, RELEASE_SCRIPT);
   return {
+    async claimFetch(charge, cursor) {
+      const claimed = await claim(claimKey(charge.runId!, cursor), chargesKey, workersKey, charge.chargeId, JSON.stringify(charge), options.claimTtlMs, WORKER_SILENT_MS);
+      return Number(claimed) === 1;
+    },
+    async dropClaim(chargeId, runId, cursor) {
+      await releaseClaim(chargesKey, claimKey(runId, cursor), chargeId);
+    },
     async noteCharge(charge) {
       await redis.hset(chargesKey, charge.chargeId, JSON.stringify(charge));
     },
     async settleCharges(chargeIds) {
       if (chargeIds.length > 0) await redis.hdel(chargesKey, ...chargeIds);
     },
-    async pendingCharges(olderThanMs) {
-      const cutoffMs = Date.now() - olderThanMs;
-      const all = Object.values(await redis.hgetall(chargesKey)).map((json) => {
-        const charge = JSON.parse(json) as PendingCharge & { chargedAt: string };
+    async pendingCharges() {
+      const [noted, beats, time] = (await redis.pipeline().hgetall(chargesKey).zrange(workersKey, 0, -1, 'WITHSCORES').time().exec()) ?? [];
+      const charges = Object.values((noted?.[1] ?? {}) as Record<string, string>).map((json) => {
+        const charge = JSON.parse(json) as NotedCharge & { chargedAt: string };
         return { ...charge, chargedAt: new Date(charge.chargedAt) };
       });
-      return all.filter((charge) => charge.chargedAt.getTime() <= cutoffMs);
+      const pairs = (beats?.[1] ?? []) as string[];
+      const lastBeats = new Map<string, number>();
+      for (let i = 0; i + 1 < pairs.length; i += 2) lastBeats.set(pairs[i]!, Number(pairs[i + 1]));
+      const [seconds, micros] = ((time?.[1] ?? ['0', '0']) as [string, string]).map(Number) as [number, number];
+      return { charges, beats: lastBeats, redisNowMs: seconds * 1000 + Math.floor(micros / 1000) };
     },
     async hold(runId, pageNumber, { bytes, ...meta }) {
       await redis.set(answerKey(runId, pageNumber), Buffer.concat([Buffer.from(`${JSON.stringify(meta)}\n`), bytes]), 'PX', HELD_ANSWER_TTL_MS);
@@ -67,10 +152,8 @@ export function createPaidAnswers(redis: RedisConnection, keyPrefix: string): Pa
       const newline = stored.indexOf(0x0a);
       return { ...(JSON.parse(stored.subarray(0, newline).toString('utf8')) as Omit<HeldAnswer, 'bytes'>), bytes: stored.subarray(newline + 1) };
     },
-    async release(runId, pageNumber, chargeId) {
-      const batch = redis.pipeline().del(answerKey(runId, pageNumber));
-      if (chargeId !== null) batch.hdel(chargesKey, chargeId);
-      await batch.exec();
+    async release(runId, pageNumber, cursor, chargeId) {
+      await releaseAll(chargesKey, claimKey(runId, cursor), answerKey(runId, pageNumber), chargeId);
     },
   };
 }
