@@ -25,7 +25,7 @@ import { createPaidAnswers } from './queue/paid-answers.js';
 import { createLiveSettings, type LiveSettings } from './queue/live-settings.js';
 import { createRateLimiter } from './queue/rate-limiter.js';
 import { createRedisClock } from './queue/redis-clock.js';
-import { scheduleReconciler } from './queue/reconciler.js';
+import { scheduleReconciler, type Reconciler, type ReconcileTick } from './queue/reconciler.js';
 import { createPageWorker, type PageWorker } from './queue/worker.js';
 import { createSchedulesQueue, type SchedulesQueue } from './schedules/schedules-queue.js';
 import { createScheduleMemory } from './schedules/schedule-memory.js';
@@ -74,6 +74,8 @@ export interface AppOptions {
   observer?: PipelineObserver;
   /** Only tests move time, to cross a UTC midnight for the daily credit cap (the credit counters otherwise go by Redis's clock). */
   clock?: () => Date;
+  /** Told of every reconcile this process runs (tests count them). */
+  onReconcile?: (tick: ReconcileTick) => void;
 }
 
 export function createApp(config: Config, logger: Logger, options: AppOptions = {}): App {
@@ -94,7 +96,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
   const schedules = createSchedulesQueue(redis, config.queuePrefix);
   const webhooks = createWebhookService(redis, database.db, { prefix: config.queuePrefix, jobLockMs: config.jobLockMs }, config.webhooks, logger.child({ component: 'webhooks' }));
   const workers: Array<PageWorker | ScheduleWorker> = [];
-  let stopReconciler: (() => void) | undefined;
+  let reconciler: Reconciler | undefined;
   let stopChargeFlush: (() => void) | undefined;
   const shutdown = new AbortController();
   // A request and its commit: a claim or in-flight charge older than this outlived any live worker's page.
@@ -152,14 +154,15 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     hashtags,
     startWorker(concurrency = config.concurrency) {
       settings.start();
-      stopReconciler ??= scheduleReconciler(
+      reconciler ??= scheduleReconciler(
         redis,
         config.queuePrefix,
         database.db,
         queue,
-        { everyMs: config.reconcileEveryMs, inFlightGraceMs: config.requestTimeoutMs + config.jobLockMs, schedules: createScheduleMemory(schedules) },
+        { everyMs: config.reconcileEveryMs, schedules: createScheduleMemory(schedules), ...(options.onReconcile ? { onTick: options.onReconcile } : {}) },
         logger.child({ component: 'reconciler' }),
       );
+      const afterLoss = reconciler;
       stopChargeFlush ??= scheduleChargeFlush(database.db, answers, config.reconcileEveryMs, { billedForMs: BILLED_FOR_MS, inFlightForMs: pageLifeMs }, logger.child({ component: 'charges' }));
       // Workers are what writes snapshots, so they keep the months ahead ready (and drop expired ones).
       stopPartitions ??= scheduleSnapshotPartitions(database.db, config.snapshotRetentionMonths, PARTITION_MAINTENANCE_EVERY_MS, logger.child({ component: 'partitions' }));
@@ -185,6 +188,15 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
             worker.concurrency = inFlight;
           },
           logger: logger.child({ component: 'in-flight' }),
+          // Missing from the live set: most likely Redis lost its data. The claims on pages in
+          // flight go back first, then the reconcile notices the loss now rather than at its interval.
+          onRejoin: () => {
+            void answers
+              .reassertClaims()
+              .then((claims) => logger.warn({ claims }, 'this worker was missing from the live set (Redis lost its data?); its claims on pages in flight are written again'))
+              .catch((err: unknown) => logger.warn({ err }, 'claims on pages in flight not written again'))
+              .finally(() => afterLoss.now());
+          },
         }),
       );
       worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped on an error'));
@@ -205,7 +217,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
       closing ??= (async () => {
         settings.close();
         for (const sizer of sizers) sizer.close();
-        stopReconciler?.();
+        reconciler?.stop();
         stopChargeFlush?.();
         stopPartitions?.();
         // Closing politely needs a live Redis; against a dead one it would wait forever, so the

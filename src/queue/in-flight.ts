@@ -67,15 +67,19 @@ export function meterPageTime(inner: PipelineObserver): PageTimeMeter {
 
 /**
  * Workers alive under a prefix (worker-liveness.ts): each beats into a sorted set scored by
- * Redis's clock; a worker that stops beating drops out after `ttlMs`. Replies the live count.
+ * Redis's clock; a worker that stops beating drops out after `ttlMs`. Replies the live count, and
+ * whether this worker was missing from the set (Redis lost its data, or the worker stalled long
+ * enough to be taken for dead).
  */
 const BEAT_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local last = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local missing = (not last) or tonumber(last) < now - tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('ZCARD', KEYS[1])
+return { redis.call('ZCARD', KEYS[1]), missing and 1 or 0 }
 `;
 
 export interface InFlightSizerOptions {
@@ -90,6 +94,11 @@ export interface InFlightSizerOptions {
   /** Where the target goes: BullMQ's worker.concurrency, which it reads before each fetch. */
   apply: (inFlight: number) => void;
   logger: Logger;
+  /**
+   * Called when a beat after the first finds this worker missing from the live set: what the
+   * worker keeps in Redis for its pages in flight (their claims) must be written again.
+   */
+  onRejoin?: () => void;
 }
 
 export interface InFlightSizer {
@@ -105,8 +114,11 @@ export function startInFlightSizer(options: InFlightSizerOptions): InFlightSizer
   const liveKey = liveWorkersKey(keyPrefix);
   let current = 0;
   let closed = false;
+  let beaten = false;
   const resize = async () => {
-    const [workers, ratePerMin] = await Promise.all([beat(liveKey, workerId, WORKER_SILENT_MS).then(Number), options.poolRatePerMin()]);
+    const [[workers, missing], ratePerMin] = await Promise.all([beat(liveKey, workerId, WORKER_SILENT_MS) as Promise<[number, number]>, options.poolRatePerMin()]);
+    if (missing === 1 && beaten) options.onRejoin?.();
+    beaten = true;
     if (closed) return;
     const target = inFlightTarget({ ratePerMin, pageMs: meter.meanPageMs(), workers, maxInFlight });
     if (target === current) return;

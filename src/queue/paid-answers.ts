@@ -66,6 +66,11 @@ export interface PaidAnswers {
   find(runId: number, pageNumber: number): Promise<HeldAnswer | null>;
   /** The page is in (or its charge recorded): its held answer (if any), its charge and its claim are done with. */
   release(runId: number, pageNumber: number, cursor: string, chargeId: string): Promise<void>;
+  /**
+   * Writes this process's claims and their noted charges again where Redis lost them (a flush):
+   * until then a job re-added for one of its pages in flight would find the page free and buy it again.
+   */
+  reassertClaims(): Promise<number>;
 }
 
 /** Long enough for any outage that is waited out; a run paused longer re-buys its one page. */
@@ -117,16 +122,30 @@ export function createPaidAnswers(redis: RedisConnection, keyPrefix: string, opt
   const claim = defineScript(redis, 'haClaimFetch', 3, CLAIM_SCRIPT);
   const releaseClaim = defineScript(redis, 'haReleaseClaim', 2, RELEASE_SCRIPT);
   const releaseAll = defineScript(redis, 'haReleasePage', 3, RELEASE_SCRIPT);
+  // This process's claims by charge id: what reassertClaims writes again. One a page in flight; a
+  // claim left behind (its job gave up on an outage, another process committed the page) is
+  // dropped once its TTL has passed, as Redis drops it.
+  const mine = new Map<string, { key: string; json: string; claimedAtMs: number }>();
+  const forget = (chargeId: string) => mine.delete(chargeId);
   return {
     async claimFetch(charge, cursor) {
-      const claimed = await claim(claimKey(charge.runId!, cursor), chargesKey, workersKey, charge.chargeId, JSON.stringify(charge), options.claimTtlMs, WORKER_SILENT_MS);
-      return Number(claimed) === 1;
+      const key = claimKey(charge.runId!, cursor);
+      const json = JSON.stringify(charge);
+      const claimed = Number(await claim(key, chargesKey, workersKey, charge.chargeId, json, options.claimTtlMs, WORKER_SILENT_MS)) === 1;
+      const nowMs = Date.now();
+      for (const [chargeId, entry] of mine) if (nowMs - entry.claimedAtMs > options.claimTtlMs) mine.delete(chargeId);
+      if (claimed) mine.set(charge.chargeId, { key, json, claimedAtMs: nowMs });
+      return claimed;
     },
     async dropClaim(chargeId, runId, cursor) {
+      forget(chargeId);
       await releaseClaim(chargesKey, claimKey(runId, cursor), chargeId);
     },
     async noteCharge(charge) {
-      await redis.hset(chargesKey, charge.chargeId, JSON.stringify(charge));
+      const json = JSON.stringify(charge);
+      const claimed = mine.get(charge.chargeId);
+      if (claimed) claimed.json = json;
+      await redis.hset(chargesKey, charge.chargeId, json);
     },
     async settleCharges(chargeIds) {
       if (chargeIds.length > 0) await redis.hdel(chargesKey, ...chargeIds);
@@ -153,7 +172,19 @@ export function createPaidAnswers(redis: RedisConnection, keyPrefix: string, opt
       return { ...(JSON.parse(stored.subarray(0, newline).toString('utf8')) as Omit<HeldAnswer, 'bytes'>), bytes: stored.subarray(newline + 1) };
     },
     async release(runId, pageNumber, cursor, chargeId) {
+      forget(chargeId);
       await releaseAll(chargesKey, claimKey(runId, cursor), answerKey(runId, pageNumber), chargeId);
+    },
+    async reassertClaims() {
+      if (mine.size === 0) return 0;
+      const batch = redis.pipeline();
+      // NX both: a claim or note that survived, or was taken over meanwhile, stays as it is.
+      for (const [chargeId, { key, json, claimedAtMs }] of mine) {
+        const leftMs = Math.max(1, options.claimTtlMs - (Date.now() - claimedAtMs));
+        batch.set(key, chargeId, 'PX', leftMs, 'NX').hsetnx(chargesKey, chargeId, json);
+      }
+      await batch.exec();
+      return mine.size;
     },
   };
 }

@@ -8,6 +8,7 @@ import type { ScheduleMemory } from '../schedules/schedule-memory.js';
 import { pageJobId } from './names.js';
 import { enqueuePages, type PagesQueue } from './pages-queue.js';
 import type { PageJobData } from './payloads.js';
+import { WORKER_SILENT_MS } from './worker-liveness.js';
 
 type LiveRunHead = {
   id: number;
@@ -83,46 +84,70 @@ function nextPageJob(head: LiveRunHead): PageJobData {
   };
 }
 
+/** What one reconcile did, for tests and operators. */
+export interface ReconcileTick extends ReconcileReport {
+  /** false: another process (or this one's last tick) holds this interval's lock; nothing was checked here. */
+  reconciled: boolean;
+  /** Redis had lost its data since the last reconcile. */
+  dataLost: boolean;
+  /** 'period': the interval; 'rejoin': a worker found itself missing from the live set (worker-liveness.ts). */
+  trigger: 'period' | 'rejoin';
+}
+
 export interface ReconcilerOptions {
   everyMs: number;
-  /**
-   * How long a page job that was running when Redis lost its data may still take to land: its
-   * request (the request timeout) and its commit. Jobs re-added after such a loss wait that long.
-   */
-  inFlightGraceMs: number;
   /** What else Redis alone held, re-created after a loss (the schedules). */
   schedules: ScheduleMemory;
+  onTick?: (tick: ReconcileTick) => void;
+}
+
+export interface Reconciler {
+  /** Reconciles now rather than at the next interval (the lock still lets one process of the fleet do it). */
+  now(): void;
+  stop(): void;
 }
 
 /**
- * Runs `reconcileRuns` every `everyMs` in this process; a Redis lock lets one process of the
- * fleet do it per interval. Returns a stop function.
+ * Runs `reconcileRuns` every `everyMs` in this process, and whenever `now()` is called; a Redis
+ * lock lets one process of the fleet do it per interval.
  *
  * A marker key, set by the first reconcile and never expiring, tells whether Redis lost its data
  * (FLUSHALL, a replacement without persistence) since the last one. Then every job is gone,
  * including those of pages whose request is still in flight in some worker: their job id is free
- * again, and re-adding it at once would buy the page a second time. So after a loss the missing
- * jobs are re-added delayed by the in-flight grace; when they run, a page that landed meanwhile is
- * found committed and only chained. The schedules this process last saw are upserted again.
+ * again, and so is their claim (paid-answers.ts), so a job re-added at once would buy the page a
+ * second time. Each live worker writes its claims again at its first beat after the loss (and
+ * calls `now()`, so the loss is noticed within a beat, not an interval); a worker that has not
+ * beaten within WORKER_SILENT_MS is dead and its claims would be taken over anyway. So the
+ * missing jobs are re-added delayed by WORKER_SILENT_MS: when they run, a page still in flight is
+ * claimed, and one that landed meanwhile is found committed and only chained. The schedules this
+ * process last saw are upserted again.
  */
-export function scheduleReconciler(redis: RedisConnection, keyPrefix: string, db: Db, queue: PagesQueue, options: ReconcilerOptions, logger: Logger): () => void {
+export function scheduleReconciler(redis: RedisConnection, keyPrefix: string, db: Db, queue: PagesQueue, options: ReconcilerOptions, logger: Logger): Reconciler {
   const lockKey = `${keyPrefix}:reconcile-lock`;
   const intactKey = `${keyPrefix}:redis-intact`;
-  const tick = async () => {
-    if ((await redis.set(lockKey, String(process.pid), 'PX', options.everyMs, 'NX')) !== 'OK') return options.schedules.remember();
+  const tick = async (trigger: ReconcileTick['trigger']) => {
+    if ((await redis.set(lockKey, String(process.pid), 'PX', options.everyMs, 'NX')) !== 'OK') {
+      options.onTick?.({ checked: 0, requeued: 0, failed: 0, reconciled: false, dataLost: false, trigger });
+      return options.schedules.remember();
+    }
     const dataLost = (await redis.set(intactKey, '1', 'NX')) === 'OK';
     if (dataLost) {
       const restored = await options.schedules.restore();
       if (restored > 0) logger.warn({ restored }, 'Redis had lost its data; schedules re-created from what this worker last saw');
     }
     await options.schedules.remember();
-    const report = await reconcileRuns(db, queue, dataLost ? options.inFlightGraceMs : 0);
+    const report = await reconcileRuns(db, queue, dataLost ? WORKER_SILENT_MS : 0);
+    options.onTick?.({ ...report, reconciled: true, dataLost, trigger });
     if (report.requeued > 0 || report.failed > 0) {
-      const why = dataLost ? `Redis had lost its data; jobs re-added to run in ${options.inFlightGraceMs} ms` : 'reconciled runs that had lost their page job';
+      const why = dataLost ? `Redis had lost its data; jobs re-added to run in ${WORKER_SILENT_MS} ms, once live workers have written their claims again` : 'reconciled runs that had lost their page job';
       logger.warn(report, why);
     }
   };
-  const timer = setInterval(() => void tick().catch((err: unknown) => logger.warn({ err }, 'reconcile failed; next interval retries')), options.everyMs);
+  const run = (trigger: ReconcileTick['trigger']) => void tick(trigger).catch((err: unknown) => logger.warn({ err }, 'reconcile failed; next interval retries'));
+  const timer = setInterval(() => run('period'), options.everyMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return {
+    now: () => run('rejoin'),
+    stop: () => clearInterval(timer),
+  };
 }
