@@ -9,5 +9,6 @@ export default defineConfig({
   // video_snapshots' monthly partitions are plain tables to drizzle-kit's introspection (pull,
   // push), which would offer to drop them as unknown; they are not part of the schema. (The
   // partitioned parent is invisible to it, so `push` is not a way to migrate: use `migrate`.)
-  tablesFilter: ['!video_snapshots_p*'],
+  // pg_partman, where it manages the table, adds a default partition.
+  tablesFilter: ['!video_snapshots_p*', '!video_snapshots_default'],
 });

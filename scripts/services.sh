@@ -3,6 +3,7 @@
 #
 #   scripts/services.sh up [--redis-cluster] [--redis-sentinel] | down | status | env | purge
 #   scripts/services.sh restart-redis | restart-postgres [seconds down]
+#   scripts/services.sh admin-psql [psql args]
 #
 # With a working Docker engine this drives docker-compose.yml. Otherwise
 # (the usual case: CI and dev boxes have no Docker daemon) it runs private
@@ -548,6 +549,18 @@ cmd_env() {
   say "export REDIS_URL=$REDIS_URL"
 }
 
+# For what the app's role (archiver, no superuser) may not do, such as CREATE EXTENSION: the
+# native server's superuser over its trusted unix socket, or the image's (archiver is one there).
+cmd_admin_psql() {
+  if [[ $BACKEND == docker ]]; then
+    compose exec -T postgres psql -X -U archiver "$@"
+  else
+    find_pg_bin || die "no PostgreSQL server found; run scripts/services.sh up first"
+    pg_sock_dir
+    "$PG_BIN/psql" -X -h "$PG_SOCK" -p "$PG_PORT" -U postgres "$@"
+  fi
+}
+
 cmd_restart() { # redis|postgres [seconds to stay down]
   local down=${2:-0}
   [[ $down =~ ^[0-9]+$ ]] || die "restart-$1: '$down' is not a whole number of seconds to stay down"
@@ -583,6 +596,7 @@ usage() {
   say "  purge             stop both and delete their data"
   say "  restart-redis [S]     stop + start Redis (down S seconds, default 0)"
   say "  restart-postgres [S]  stop + start Postgres (down S seconds, default 0)"
+  say "  admin-psql [ARGS]     psql as Postgres's superuser (e.g. -d DB -c 'CREATE EXTENSION …')"
 }
 
 main() {
@@ -597,7 +611,7 @@ main() {
     done
   fi
   case $cmd in
-    up | down | status | env | purge | restart-redis | restart-postgres) ;;
+    up | down | status | env | purge | restart-redis | restart-postgres | admin-psql) ;;
     -h | --help | help) usage; return 0 ;;
     *) usage >&2; return 2 ;;
   esac
@@ -611,6 +625,7 @@ main() {
     purge) cmd_purge ;;
     restart-redis) cmd_restart redis "${2:-0}" ;;
     restart-postgres) cmd_restart postgres "${2:-0}" ;;
+    admin-psql) cmd_admin_psql "${@:2}" ;;
   esac
   if [[ -n $with_cluster ]]; then cluster_up; fi
   if [[ -n $with_sentinel ]]; then sentinel_up; fi

@@ -37,7 +37,7 @@ export function retentionCutoff(now: Date, retentionMonths: number): Date {
 export interface MaintenanceResult {
   created: string[];
   dropped: string[];
-  /** pg_partman manages the table: it creates and drops partitions, we do nothing. */
+  /** pg_partman manages the table: its own maintenance created and dropped the partitions. */
   managedByPartman: boolean;
 }
 
@@ -45,19 +45,17 @@ export interface MaintenanceResult {
  * Creates the months ahead and, with a retention, drops the partitions wholly past it. Workers
  * all run it; an advisory lock makes them take turns, and a short lock timeout keeps a DDL lock
  * waiting behind a long read from stalling every page insert behind it (the next run retries).
+ * Where pg_partman manages the table, its own maintenance does both instead (see
+ * maintainWithPartman).
  */
 export async function maintainSnapshotPartitions(db: Db, now: Date, retentionMonths: number | null): Promise<MaintenanceResult> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('video_snapshots partitions'))`);
-    if (await managedByPartman(tx)) return { created: [], dropped: [], managedByPartman: true };
     await tx.execute(sql`SET LOCAL lock_timeout = '5s'`);
-    // The upper bound of each range partition, parsed by Postgres from the bound's own text.
-    const existing = await tx.execute<{ name: string; upper_ms: number | null }>(sql`
-      SELECT c.relname AS name, extract(epoch FROM
-        (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz)::float8 * 1000 AS upper_ms
-      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-      WHERE i.inhparent = 'video_snapshots'::regclass`);
-    const names = new Set(existing.rows.map((row) => row.name));
+    const partman = await partmanSchema(tx);
+    if (partman !== null) return maintainWithPartman(tx, partman, retentionMonths);
+    const existing = await partitionBounds(tx);
+    const names = new Set(existing.map((row) => row.name));
     const created: string[] = [];
     for (const month of partitionsAhead(now, MONTHS_AHEAD)) {
       if (names.has(month.name)) continue;
@@ -69,8 +67,8 @@ export async function maintainSnapshotPartitions(db: Db, now: Date, retentionMon
     const dropped: string[] = [];
     if (retentionMonths !== null) {
       const cutoff = retentionCutoff(now, retentionMonths);
-      for (const row of existing.rows) {
-        if (row.upper_ms === null || row.upper_ms > cutoff.getTime()) continue;
+      for (const row of existing) {
+        if (row.upperMs === null || row.upperMs > cutoff.getTime()) continue;
         await tx.execute(sql`DROP TABLE ${sql.identifier(row.name)}`);
         dropped.push(row.name);
       }
@@ -79,16 +77,52 @@ export async function maintainSnapshotPartitions(db: Db, now: Date, retentionMon
   });
 }
 
+type Tx = Pick<Db, 'execute'>;
+
+/** Each partition and the upper bound of its range (null for a default partition), parsed by Postgres from the bound's own text. */
+async function partitionBounds(tx: Tx): Promise<Array<{ name: string; upperMs: number | null }>> {
+  const rows = await tx.execute<{ name: string; upper_ms: number | null }>(sql`
+    SELECT c.relname AS name, extract(epoch FROM
+      (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz)::float8 * 1000 AS upper_ms
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'video_snapshots'::regclass`);
+  return rows.rows.map((row) => ({ name: row.name, upperMs: row.upper_ms }));
+}
+
+/**
+ * pg_partman creates the partitions ahead (its `premake`) and drops the expired ones in its
+ * `run_maintenance`, which is run here rather than left to its background worker: that worker
+ * needs shared_preload_libraries and is often not set up. HA_SNAPSHOT_RETENTION, when set,
+ * becomes partman's retention (whole partitions dropped, not detached and kept); unset, the
+ * retention configured in partman stays. Partman drops a partition once its upper bound is older
+ * than now − retention, a day or so of the month later than the rule above.
+ */
+async function maintainWithPartman(tx: Tx, schema: string, retentionMonths: number | null): Promise<MaintenanceResult> {
+  const before = new Set((await partitionBounds(tx)).map((row) => row.name));
+  const config = sql`${sql.identifier(schema)}.part_config`;
+  if (retentionMonths !== null) {
+    await tx.execute(sql`UPDATE ${config} SET retention = ${`${retentionMonths} months`}, retention_keep_table = false WHERE parent_table = 'public.video_snapshots'`);
+  }
+  await tx.execute(sql`SELECT ${sql.identifier(schema)}.run_maintenance(p_parent_table := 'public.video_snapshots', p_jobmon := false)`);
+  const after = new Set((await partitionBounds(tx)).map((row) => row.name));
+  return {
+    created: [...after].filter((name) => !before.has(name)).sort(),
+    dropped: [...before].filter((name) => !after.has(name)).sort(),
+    managedByPartman: true,
+  };
+}
+
 /** Partition bounds must be literals, not parameters; an ISO timestamp built from a Date is safe. */
 function literal(at: Date): string {
   return `'${at.toISOString()}'`;
 }
 
-async function managedByPartman(tx: Pick<Db, 'execute'>): Promise<boolean> {
+/** The schema pg_partman is installed in, when its part_config manages public.video_snapshots; null otherwise. */
+async function partmanSchema(tx: Tx): Promise<string | null> {
   const [extension] = (await tx.execute<{ schema: string }>(sql`SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_partman'`)).rows;
-  if (!extension) return false;
+  if (!extension) return null;
   const config = await tx.execute(sql`SELECT 1 FROM ${sql.identifier(extension.schema)}.part_config WHERE parent_table = 'public.video_snapshots'`);
-  return config.rows.length > 0;
+  return config.rows.length > 0 ? extension.schema : null;
 }
 
 /** Runs the maintenance now and then every `everyMs`; returns its stop. Failures are logged and retried next time. */
