@@ -189,12 +189,13 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
           },
           logger: logger.child({ component: 'in-flight' }),
           // Missing from the live set: most likely Redis lost its data. The claims on pages in
-          // flight go back first, then the reconcile notices the loss now rather than at its interval.
+          // flight and the held answers go back first, then the reconcile notices the loss now
+          // rather than at its interval.
           onRejoin: () => {
             void answers
-              .reassertClaims()
-              .then((claims) => logger.warn({ claims }, 'this worker was missing from the live set (Redis lost its data?); its claims on pages in flight are written again'))
-              .catch((err: unknown) => logger.warn({ err }, 'claims on pages in flight not written again'))
+              .rewriteAfterLoss()
+              .then((kept) => logger.warn(kept, 'this worker was missing from the live set (Redis lost its data?); its claims on pages in flight and its held answers are written again'))
+              .catch((err: unknown) => logger.warn({ err }, 'claims and held answers not written again'))
               .finally(() => afterLoss.now());
           },
         }),

@@ -17,6 +17,8 @@ import { pause, resume } from '../src/queue/run-control.js';
 import { startCrawl } from '../src/queue/start-crawl.js';
 import { catalogueIds } from '../src/sim/catalogue.js';
 import { useCrawlEnvironment, usePerTestApps } from './support/environment.js';
+import { deleteKeysUnder } from './support/services.js';
+import { untaggedPrefix } from '../src/queue/redis-keys.js';
 import { archivedIds, pollRun, requestsFor, waitForRuns } from './support/runs.js';
 
 const t = useCrawlEnvironment({ sim: { itemsPerHashtag: 300 }, app: false });
@@ -109,6 +111,31 @@ describe('a page paid for is bought once, and its charge recorded once', () => {
     const attemptsOf = async (runId: number) => (await app.queue.getJob(pageJobId(runId, 1, 2)))?.attemptsMade;
     expect([await attemptsOf(outage.id), await attemptsOf(rejected.id)]).toEqual([1, 2]);
   }, 90_000);
+
+  it('Redis loses its data while Postgres refuses a commit: the worker writes its held answer back, and the page is committed from it, not bought again', async () => {
+    const app = makeApp();
+    const refused = await refusePages(app);
+    const [run] = await startCrawl(app.database.db, app.queue, { hashtagIds: ['4151'], maxPages: 4, maxItems: null });
+    await refused.refuse(run!.id, 2, '08006');
+    app.startWorker();
+    // Past the in-place retry: the answer is held only in Redis while its job waits out the "outage".
+    const heldKey = `${app.config.queuePrefix}:held-answer:${run!.id}:2`;
+    for (const deadline = Date.now() + 40_000; Date.now() < deadline; await sleep(100)) {
+      if ((await app.redis.exists(heldKey)) === 1 && (await app.queue.getJobState(pageJobId(run!.id, 1, 2))) === 'delayed') break;
+    }
+    // Everything of this queue prefix goes, as with a FLUSHALL (which would take other files' queues too).
+    await deleteKeysUnder(app.redis, app.config.queuePrefix);
+    await deleteKeysUnder(app.redis, untaggedPrefix(app.config.queuePrefix));
+    for (const deadline = Date.now() + 10_000; (await app.redis.exists(heldKey)) === 0 && Date.now() < deadline; ) await sleep(100);
+    await refused.allow();
+
+    const [finished] = await waitForRuns(app.database.db, [run!.id], 60_000);
+    expect(finished).toMatchObject({ status: 'completed', pages: 4 });
+    expect(requestsFor(t.sim, '4151').map((request) => request.cursor)).toEqual([0, 30, 60, 90]);
+    expect(await archivedIds(app.database.db, '4151')).toEqual(catalogueIds('4151', 300).slice(0, 120).sort());
+    expect(await ledgerOf(app, run!.id)).toEqual({ certain: 32, uncertain: 0, entries: 4 });
+    expect(t.sim.stats().creditsTotal).toBe(32);
+  }, 120_000);
 
   it('pause → resume while a page is in flight: the resumed job waits for that answer instead of buying the page again', async () => {
     t.sim.configure({ faults: [{ kind: 'slow', hashtagId: '4201', cursor: 0, delayMs: 1_500, times: 1 }] });

@@ -67,14 +67,21 @@ export interface PaidAnswers {
   /** The page is in (or its charge recorded): its held answer (if any), its charge and its claim are done with. */
   release(runId: number, pageNumber: number, cursor: string, chargeId: string): Promise<void>;
   /**
-   * Writes this process's claims and their noted charges again where Redis lost them (a flush):
-   * until then a job re-added for one of its pages in flight would find the page free and buy it again.
+   * Writes this process's claims, their noted charges and the answers it held again where Redis
+   * lost them (a flush): until then a job re-added for one of its pages in flight would find the
+   * page free and buy it again, and a flush during a Postgres outage would lose answers paid for.
    */
-  reassertClaims(): Promise<number>;
+  rewriteAfterLoss(): Promise<{ claims: number; answers: number }>;
 }
 
 /** Long enough for any outage that is waited out; a run paused longer re-buys its one page. */
 const HELD_ANSWER_TTL_MS = 7 * 86_400_000;
+/**
+ * What a process keeps of the answers it held, to write them again after Redis lost its data:
+ * beyond this, the oldest copies are dropped and Redis alone keeps them. A run holds about two
+ * answers at most (see PaidAnswers), so this covers ~60 runs of 0.5 MB pages stuck on an outage.
+ */
+const HELD_COPIES_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * KEYS: claim, noted charges, live workers. ARGV: charge id, its JSON, claim TTL, silence that
@@ -127,6 +134,15 @@ export function createPaidAnswers(redis: RedisConnection, keyPrefix: string, opt
   // dropped once its TTL has passed, as Redis drops it.
   const mine = new Map<string, { key: string; json: string; claimedAtMs: number }>();
   const forget = (chargeId: string) => mine.delete(chargeId);
+  // Copies of the answers this process held, by key, oldest first (a Map keeps insertion order).
+  const heldCopies = new Map<string, { stored: Buffer; heldAtMs: number }>();
+  let heldBytes = 0;
+  const dropCopy = (key: string) => {
+    const copy = heldCopies.get(key);
+    if (!copy) return;
+    heldBytes -= copy.stored.length;
+    heldCopies.delete(key);
+  };
   return {
     async claimFetch(charge, cursor) {
       const key = claimKey(charge.runId!, cursor);
@@ -163,7 +179,16 @@ export function createPaidAnswers(redis: RedisConnection, keyPrefix: string, opt
       return { charges, beats: lastBeats, redisNowMs: seconds * 1000 + Math.floor(micros / 1000) };
     },
     async hold(runId, pageNumber, { bytes, ...meta }) {
-      await redis.set(answerKey(runId, pageNumber), Buffer.concat([Buffer.from(`${JSON.stringify(meta)}\n`), bytes]), 'PX', HELD_ANSWER_TTL_MS);
+      const key = answerKey(runId, pageNumber);
+      const stored = Buffer.concat([Buffer.from(`${JSON.stringify(meta)}\n`), bytes]);
+      dropCopy(key);
+      heldCopies.set(key, { stored, heldAtMs: Date.now() });
+      heldBytes += stored.length;
+      for (const oldest of heldCopies.keys()) {
+        if (heldBytes <= HELD_COPIES_MAX_BYTES) break;
+        dropCopy(oldest);
+      }
+      await redis.set(key, stored, 'PX', HELD_ANSWER_TTL_MS);
     },
     async find(runId, pageNumber) {
       const stored = await redis.getBuffer(answerKey(runId, pageNumber));
@@ -173,18 +198,26 @@ export function createPaidAnswers(redis: RedisConnection, keyPrefix: string, opt
     },
     async release(runId, pageNumber, cursor, chargeId) {
       forget(chargeId);
+      dropCopy(answerKey(runId, pageNumber));
       await releaseAll(chargesKey, claimKey(runId, cursor), answerKey(runId, pageNumber), chargeId);
     },
-    async reassertClaims() {
-      if (mine.size === 0) return 0;
+    async rewriteAfterLoss() {
+      const nowMs = Date.now();
       const batch = redis.pipeline();
-      // NX both: a claim or note that survived, or was taken over meanwhile, stays as it is.
+      // NX all: what survived, or was taken over or held anew meanwhile, stays as it is. A copy
+      // of an answer another process committed since comes back too: the job that finds it with
+      // its page in records its charge (once, by id) and drops it.
       for (const [chargeId, { key, json, claimedAtMs }] of mine) {
-        const leftMs = Math.max(1, options.claimTtlMs - (Date.now() - claimedAtMs));
-        batch.set(key, chargeId, 'PX', leftMs, 'NX').hsetnx(chargesKey, chargeId, json);
+        const leftMs = options.claimTtlMs - (nowMs - claimedAtMs);
+        if (leftMs > 0) batch.set(key, chargeId, 'PX', leftMs, 'NX').hsetnx(chargesKey, chargeId, json);
       }
-      await batch.exec();
-      return mine.size;
+      for (const [key, { stored, heldAtMs }] of heldCopies) {
+        const leftMs = HELD_ANSWER_TTL_MS - (nowMs - heldAtMs);
+        if (leftMs > 0) batch.set(key, stored, 'PX', leftMs, 'NX');
+        else dropCopy(key);
+      }
+      if (batch.length > 0) await batch.exec();
+      return { claims: mine.size, answers: heldCopies.size };
     },
   };
 }
