@@ -1,5 +1,5 @@
 import type { RedisConnection } from './queue/connection.js';
-import { maskUrl } from './config.js';
+import { maskUrl, type Config } from './config.js';
 import type { Db } from './db/client.js';
 import { sql } from 'drizzle-orm';
 
@@ -14,12 +14,19 @@ const CHECK_TIMEOUT_MS = 5_000;
  * Fails fast with a readable message instead of hanging: the queue's Redis client waits through
  * outages by design, which would make an unreachable server look like a frozen command.
  */
-export async function checkServices(services: { db: Db; redis?: RedisConnection }, urls: { databaseUrl: string; redisUrl: string }): Promise<void> {
-  await withTimeout(services.db.execute(sql`select 1`), 'Postgres', urls.databaseUrl, 'DATABASE_URL');
-  if (services.redis) await withTimeout(services.redis.ping(), 'Redis', urls.redisUrl, 'REDIS_URL');
+export async function checkServices(
+  services: { db: Db; redis?: RedisConnection },
+  config: Pick<Config, 'databaseUrl' | 'redisUrl' | 'redisSentinels' | 'redisSentinelName'>,
+): Promise<void> {
+  await withTimeout(services.db.execute(sql`select 1`), 'Postgres', maskUrl(config.databaseUrl), 'DATABASE_URL');
+  if (!services.redis) return;
+  // Through Sentinel, REDIS_URL names no server: the error names what was asked instead.
+  const sentinels = config.redisSentinels.map(({ host, port }) => `${host}:${port}`).join(',');
+  if (sentinels === '') await withTimeout(services.redis.ping(), 'Redis', maskUrl(config.redisUrl), 'REDIS_URL');
+  else await withTimeout(services.redis.ping(), 'Redis', `master '${config.redisSentinelName}' of sentinels ${sentinels}`, 'REDIS_SENTINELS and REDIS_SENTINEL_NAME');
 }
 
-async function withTimeout(work: Promise<unknown>, what: string, url: string, variable: string): Promise<void> {
+async function withTimeout(work: Promise<unknown>, what: string, where: string, variable: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer in ${CHECK_TIMEOUT_MS / 1000} s`)), CHECK_TIMEOUT_MS);
@@ -29,7 +36,7 @@ async function withTimeout(work: Promise<unknown>, what: string, url: string, va
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
     throw new ServiceUnavailableError(
-      `cannot reach ${what} at ${maskUrl(url)} (${reason}); start it with 'npm run services up' or set ${variable}`,
+      `cannot reach ${what} at ${where} (${reason}); start it with 'npm run services up' or set ${variable}`,
       { cause },
     );
   } finally {

@@ -33,6 +33,10 @@ describe('hashtag-archiver CLI', () => {
     expect(result.stderr).not.toContain('hunter2');
     expectOneLineError(await runCli(['usage'], t.cliEnv({ REDIS_URL: 'redis://127.0.0.1:1' })), /cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
     expect((await runCli(['runs'], t.cliEnv({ REDIS_URL: 'redis://127.0.0.1:1' }))).code).toBe(0);
+    expectOneLineError(
+      await runCli(['usage'], t.cliEnv({ REDIS_SENTINELS: '127.0.0.1:1,127.0.0.1:2', REDIS_SENTINEL_NAME: 'ha' })),
+      /cannot reach Redis at master 'ha' of sentinels 127\.0\.0\.1:1,127\.0\.0\.1:2 .*set REDIS_SENTINELS and REDIS_SENTINEL_NAME$/,
+    );
   });
 
   it('--help warns that a password in --database-url or --redis-url shows in ps', async () => {
