@@ -15,14 +15,16 @@ function verdict(name: string, report: ChaosReport, maxExtraPages: number): bool
   process.stdout.write(
     `${ok ? 'PASS' : 'FAIL'} ${name}: ${completed}/${report.runs.length} runs completed, ${report.kills} kills, ` +
       `${report.pagesCharged} pages billed for ${report.pagesNeeded} needed (+${extra}), missing ${report.missingIds}, ` +
-      `unexpected ${report.unexpectedIds}, ${report.pagesPaidTwice} paid twice, ledger ${report.ledgerCredits} vs simulator ${report.simulatorCredits} credits, ` +
+      `unexpected ${report.unexpectedIds}, ${report.pagesPaidTwice} paid twice, ledger ${report.ledgerCredits} ` +
+      `(certain ${report.ledgerCertainCredits}, uncertain ${report.ledgerCredits - report.ledgerCertainCredits}) vs simulator ${report.simulatorCredits} credits, ` +
       `${(report.elapsedMs / 1000).toFixed(1)} s\n`,
   );
   return ok;
 }
 
 const kills = await runChaos({ hashtags: 20, pagesPerHashtag: 50, workers: 3, killEveryMs: 3_000, timeoutMs: 600_000, log });
-const killsOk = verdict('kill -9 every 3 s', kills, kills.kills);
+// A request a kill cut may or may not have been billed: the ledger may count it (as uncertain), never miss it.
+const killsOk = verdict('kill -9 every 3 s', kills, kills.kills) && kills.ledgerCredits >= kills.simulatorCredits;
 const redis = await runChaos({ hashtags: 20, pagesPerHashtag: 50, workers: 3, killEveryMs: 0, restartRedisAfterMs: 5_000, timeoutMs: 600_000, log });
 const redisOk = verdict('Redis restart', redis, 0);
 const postgres = await runChaos({ hashtags: 20, pagesPerHashtag: 50, workers: 3, killEveryMs: 0, restartPostgresAfterMs: 5_000, timeoutMs: 600_000, log });

@@ -43,8 +43,10 @@ export interface ChaosReport {
   pagesCharged: number;
   /** Pages the simulator answered 200 more than once (same hashtag and cursor). */
   pagesPaidTwice: number;
-  /** What the credit ledger recorded, against what the simulator charged. */
+  /** What the credit ledger recorded (certain and uncertain), against what the simulator charged. */
   ledgerCredits: number;
+  /** Of the ledger, the charges of answers that arrived: requests cut by a kill are uncertain. */
+  ledgerCertainCredits: number;
   simulatorCredits: number;
   /** Catalogue ids missing from the archive, and archived ids the simulator never served. */
   missingIds: number;
@@ -163,6 +165,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     timers.forEach(clearInterval);
     await Promise.all(restarts);
+    // Charges a killed worker noted reach the ledger by the live workers' flush, once it has been
+    // silent long enough to be taken for dead: the ledger is read when none is left in Redis.
+    const chargesKey = `${prefix.prefix}:pending-charges`;
+    for (const deadline = Date.now() + 30_000; (await producer.redis.hlen(chargesKey).catch(() => 1)) > 0 && Date.now() < deadline; ) await sleep(250);
 
     const archived = await producer.database.db.execute<{ hashtag_id: string; video_id: string }>(
       sql`select hashtag_id, video_id from hashtag_videos`,
@@ -170,7 +176,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const archivedSet = new Set(archived.rows.map((row) => `${row.hashtag_id}/${row.video_id}`));
     const expected = new Set(hashtagIds.flatMap((id) => catalogueIds(id, options.pagesPerHashtag * PAGE_ITEMS).map((video) => `${id}/${video}`)));
     const [videoRows] = (await producer.database.db.execute<{ count: number }>(sql`select count(*)::int as count from videos`)).rows;
-    const [ledger] = (await producer.database.db.execute<{ credits: number }>(sql`select coalesce(sum(credits), 0)::int as credits from credit_ledger`)).rows;
+    const [ledger] = (
+      await producer.database.db.execute<{ credits: number; certain: number }>(
+        sql`select coalesce(sum(credits), 0)::int as credits, coalesce(sum(credits) filter (where not uncertain), 0)::int as certain from credit_ledger`,
+      )
+    ).rows;
     const served = sim.stats().pageRequests.filter((request) => request.status === 200);
     return {
       runs: finished,
@@ -179,6 +189,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       pagesCharged: sim.stats().creditsTotal / 8,
       pagesPaidTwice: served.length - new Set(served.map((request) => `${request.hashtagId}/${request.cursor}`)).size,
       ledgerCredits: ledger?.credits ?? 0,
+      ledgerCertainCredits: ledger?.certain ?? 0,
       simulatorCredits: sim.stats().creditsTotal,
       missingIds: [...expected].filter((key) => !archivedSet.has(key)).length,
       unexpectedIds: [...archivedSet].filter((key) => !expected.has(key)).length,
