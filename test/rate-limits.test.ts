@@ -81,9 +81,10 @@ describe('pacing against a strict sliding window', () => {
     const limited = requests.find((request) => request.status === 429)!;
     const after = requests.filter((request) => request.atMs > limited.atMs).map((request) => request.atMs - limited.atMs);
     expect(after.length).toBeGreaterThan(0);
-    // Requests admitted before the pause reached Redis may still land in the first milliseconds;
-    // after that, nobody uses the key until Retry-After (1 s) is over.
-    expect(after.filter((ms) => ms > 100 && ms < 950)).toEqual([]);
+    // Requests admitted before the pause reached Redis may still land in the first moments (a job
+    // woken past its 50 ms grace drops its slot and takes another: a few round trips later on a
+    // loaded machine); after that, nobody uses the key until Retry-After (1 s) is over.
+    expect(after.filter((ms) => ms > 300 && ms < 950)).toEqual([]);
     expect(Math.max(...after)).toBeGreaterThanOrEqual(950);
   });
 

@@ -25,12 +25,19 @@ export interface Pace {
   intervalMs: number;
   /** How long before its theoretical time a request may leave after a gap: the burst allowance. */
   toleranceMs: number;
+  /** How late after its slot a request may still leave (a stalled event loop); later, the slot is dropped. */
+  graceMs: number;
+  /**
+   * How late after its slot a request may reach upstream with every kept window still within its
+   * share: the grace plus what the way there adds (the HTTP client, the network, upstream's own
+   * event loop stamping it).
+   */
+  jitterMs: number;
 }
 
 /**
- * How much wider than upstream's window ours is. A request's time is taken before it travels;
- * if a later request travels faster than an earlier one, upstream sees them closer together than
- * we did. The margin absorbs that jitter at the cost of ~1 % of throughput.
+ * How much wider than upstream's window ours is: the room for a request reaching upstream later
+ * than its slot (see `Pace.jitterMs`) and for leaving early after a gap (`toleranceMs`).
  */
 export function paddedWindowMs(windowMs: number): number {
   return windowMs + Math.max(50, Math.ceil(windowMs * 0.01));
@@ -41,24 +48,66 @@ export function limitPerWindow(ratePerMin: number, windowMs: number): number {
   return Math.max(1, Math.floor((ratePerMin * windowMs) / 60_000));
 }
 
+/** Upstream windows shorter than this are not guessed at: a 429 there lowers the rate instead (adaptive-rate.ts). */
+const SHORTEST_KEPT_WINDOW_MS = 10_000;
+/** The shorter windows kept are the window's halves to sixths: a minute's 30, 20, 15, 12 and 10 s. */
+const MOST_DIVISIONS = 6;
 /**
- * The interval spreads the window's whole requests over the padded window (so a window holds at
- * most its limit, whatever the jitter up to the padding), and never goes under 60 s ÷ rate.
+ * A shorter window is kept only when its share in whole requests costs less than half a percent of
+ * the rate (Enterprise's 10 s: 166 of 166.7). Keeping Starter's (2 of 2.5 per 10 s) would cost a
+ * fifth of the rate on every upstream, for the sake of one that counts that way.
+ */
+const KEPT_SHARE = 0.995;
+
+/**
+ * The windows whose share of the limit the pace keeps, longest first: upstream's own, and each
+ * shorter one it divides into (down to 10 s) whose share in whole requests is nearly the rate's.
+ * A crawler told "1,000 a minute" cannot know whether upstream counts per minute or per 10 s.
+ */
+export function keptWindowsMs(ratePerMin: number, windowMs: number): number[] {
+  const kept = [windowMs];
+  for (let parts = 2; parts <= MOST_DIVISIONS && windowMs / parts >= SHORTEST_KEPT_WINDOW_MS; parts++) {
+    const shorterMs = windowMs / parts;
+    const share = (ratePerMin * shorterMs) / 60_000;
+    if (Math.floor(share) >= KEPT_SHARE * share) kept.push(shorterMs);
+  }
+  return kept;
+}
+
+/**
+ * The plan's pace, from which every lower rate's is scaled (see paceFor).
  *
- * The tolerance lets a request leave a little early after a gap (a worker short of jobs) instead
- * of losing its turn. It is at most one interval of the plan, so two requests never leave closer
- * than a token bucket of burst 2 allows, and at most a twelfth of the padding, so even a window a
- * sixth as long (10 s of 60 s) holding its share of the limit is never exceeded by requests that
- * leave on time.
+ * The interval spreads each kept window's whole requests over that window padded: K + 1 requests
+ * whose slots conform to GCRA(interval, tolerance) span at least K × interval − tolerance, so
+ * even the first of them reaching upstream `jitterMs` late, they never fit in one window while
+ * tolerance + jitter stay within the padding. The shortest kept window has the least padding, so
+ * it sets both: a tenth of it to the tolerance (and at most one interval of the plan, so two
+ * requests never leave closer than a token bucket of burst 2 allows), half to the grace, and
+ * the other 0.4 to the way to upstream (40 ms when a 10 s window is kept).
+ */
+function planPace(planRatePerMin: number, windowMs: number): Pace {
+  const kept = keptWindowsMs(planRatePerMin, windowMs);
+  const intervalMs = upToMicros(Math.max(60_000 / planRatePerMin, ...kept.map((keptMs) => paddedWindowMs(keptMs) / limitPerWindow(planRatePerMin, keptMs))));
+  const shortestMs = Math.min(...kept);
+  const slackMs = paddedWindowMs(shortestMs) - shortestMs;
+  const toleranceMs = downToMicros(Math.min(60_000 / planRatePerMin, slackMs / 10));
+  return { intervalMs, toleranceMs, graceMs: downToMicros(slackMs / 2), jitterMs: slackMs - toleranceMs };
+}
+
+/**
+ * Whole microseconds, as the Redis script keeps them: rounded so that K intervals are never a
+ * rounding error short of the padded window, nor the allowances a rounding error over it.
+ */
+const upToMicros = (ms: number) => Math.ceil(ms * 1000) / 1000;
+const downToMicros = (ms: number) => Math.floor(ms * 1000) / 1000;
+
+/**
+ * A rate under the plan's (after 429s) stretches the plan's interval in proportion, so it is
+ * never shorter than the plan's: every window the plan's pace keeps stays kept.
  */
 export function paceFor({ planRatePerMin, ratePerMin, windowMs }: PaceInput): Pace {
-  const rate = Math.min(planRatePerMin, ratePerMin);
-  const paddingFactor = paddedWindowMs(windowMs) / windowMs;
-  const unpaddedIntervalMs = (rate: number) => Math.max(60_000 / rate, windowMs / limitPerWindow(rate, windowMs));
-  return {
-    intervalMs: unpaddedIntervalMs(rate) * paddingFactor,
-    toleranceMs: Math.min(unpaddedIntervalMs(planRatePerMin), marginShareMs(windowMs)),
-  };
+  const pace = planPace(planRatePerMin, windowMs);
+  return { ...pace, intervalMs: upToMicros((pace.intervalMs * planRatePerMin) / Math.min(planRatePerMin, ratePerMin)) };
 }
 
 /** A key's schedule: the theoretical time of its next request (0: none) and the interval that set it. */
@@ -94,20 +143,4 @@ export function decidePace(state: PaceState, nowMs: number, pace: Pace, horizonM
  */
 export function undoSlot(current: PaceState, slot: { before: PaceState; after: PaceState }): PaceState {
   return current.tatMs === slot.after.tatMs ? slot.before : current;
-}
-
-/** A twelfth of the window's margin: what the tolerance and the grace may each take of it. */
-function marginShareMs(windowMs: number): number {
-  return (paddedWindowMs(windowMs) - windowMs) / 12;
-}
-
-/**
- * How late a request may still leave after its slot's moment (a stalled event loop woke it up
- * late): half the window's margin (300 ms at 60 s), which with the tolerance keeps any window of
- * that length within its limit. Later than that, the slot is dropped and another one taken: a gap
- * in the pace rather than a request crowding the next window. A late request is harmless to a
- * token bucket (it only spends its token later) unless more leave at once than its burst.
- */
-export function graceFor(windowMs: number): number {
-  return (paddedWindowMs(windowMs) - windowMs) / 2;
 }

@@ -1,6 +1,6 @@
 import type { RedisConnection } from './connection.js';
-import { CUT_FACTOR, effectiveRatePerMin, FLOOR_SHARE, HOLD_MS, RECOVERY_PER_MIN, type RateCut } from './adaptive-rate.js';
-import { paddedWindowMs } from './pacing.js';
+import { CUT_FACTOR, effectiveRatePerMin, FIRST_CUT_FACTOR, FIRST_HOLD_MS, FLOOR_SHARE, HOLD_MS, RECOVERY_PER_MIN, type RateCut } from './adaptive-rate.js';
+import { paceFor } from './pacing.js';
 import { defineScript } from './redis-script.js';
 import { apiKeyScoped } from './redis-keys.js';
 
@@ -10,7 +10,7 @@ import { apiKeyScoped } from './redis-keys.js';
  * microseconds; keep the three in step. A key paused after a 429 hands out nothing until the
  * pause expires.
  *
- * Keys: `<prefix without braces>:rate:{<fingerprint>}` (see redis-keys.ts; a hash: tat, interval, cutRate, cutAt) and `…:paused`. Each
+ * Keys: `<prefix without braces>:rate:{<fingerprint>}` (see redis-keys.ts; a hash: tat, interval, cutRate, cutAt, cuts) and `…:paused`. Each
  * script's keys share the `{fingerprint}` hash tag, so on Redis Cluster they sit in one slot.
  */
 const STATE_TTL_MS = 3_600_000;
@@ -20,28 +20,28 @@ const EFFECTIVE_RATE_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local plan = tonumber(ARGV[1])
-local cut = redis.call('HMGET', KEYS[1], 'cutRate', 'cutAt')
+local cut = redis.call('HMGET', KEYS[1], 'cutRate', 'cutAt', 'cuts')
 local rate = plan
-if cut[1] then rate = math.min(plan, tonumber(cut[1]) + plan * ${RECOVERY_PER_MIN} * math.max(0, now - tonumber(cut[2]) - ${HOLD_MS * 1000}) / 60000000) end
+local streak = tonumber(cut[3] or '1')
+if cut[1] then
+  local hold = math.min(${HOLD_MS * 1000}, ${FIRST_HOLD_MS * 1000} * 2 ^ (streak - 1))
+  rate = math.min(plan, tonumber(cut[1]) + plan * ${RECOVERY_PER_MIN} * math.max(0, now - tonumber(cut[2]) - hold) / 60000000)
+end
 `;
 
 /**
- * Reserves the key's next slot when it is at most ARGV[4] ms ahead. Replies
+ * Reserves the key's next slot when it is at most ARGV[5] ms ahead. ARGV[2..4]: the plan's pace
+ * (pacing.ts's paceFor) in µs: interval, tolerance, grace. Replies
  * {1, delay µs, grace µs, tat before, interval before, tat after, send time µs} or {0, wait µs}.
  */
 const ACQUIRE_SCRIPT = `
 local paused = redis.call('PTTL', KEYS[2])
 if paused > 0 then return {0, string.format('%d', paused * 1000)} end
 ${EFFECTIVE_RATE_LUA}
-local window = tonumber(ARGV[2])
-local padded = tonumber(ARGV[3])
-local horizon = tonumber(ARGV[4]) * 1000
-local function unpadded(r)
-  return math.max(60000 / r, window / math.max(1, math.floor(r * window / 60000)))
-end
-local interval = math.ceil(unpadded(rate) * padded / window * 1000)
-local margin = (padded - window) * 1000 / 12
-local tolerance = math.floor(math.min(unpadded(plan) * 1000, margin))
+local horizon = tonumber(ARGV[5]) * 1000
+-- A rate under the plan's stretches the plan's interval in proportion (pacing.ts's paceFor).
+local interval = math.ceil(tonumber(ARGV[2]) * plan / rate)
+local tolerance = tonumber(ARGV[3])
 local state = redis.call('HMGET', KEYS[1], 'tat', 'interval')
 local tat = tonumber(state[1] or '0')
 -- A faster rate (a plan change, a rate recovering after a cut) applies to the slot already
@@ -53,9 +53,7 @@ if at - now > horizon then return {0, string.format('%d', at - now - horizon)} e
 local after = theoretical + interval
 redis.call('HSET', KEYS[1], 'tat', string.format('%d', after), 'interval', string.format('%d', interval))
 redis.call('PEXPIRE', KEYS[1], ${STATE_TTL_MS})
--- How late the request may still leave: later, it would crowd the next one (see pacing.ts's graceFor).
-local grace = math.floor((padded - window) * 1000 / 2)
-return {1, string.format('%d', at - now), string.format('%d', grace), state[1] or '0', state[2] or '0', string.format('%d', after), string.format('%d', at)}
+return {1, string.format('%d', at - now), ARGV[4], state[1] or '0', state[2] or '0', string.format('%d', after), string.format('%d', at)}
 `;
 
 /** pacing.ts's undoSlot: back to the schedule before the slot (ARGV: tat, interval, tat after), if nobody took one since. */
@@ -76,8 +74,11 @@ if redis.call('PTTL', KEYS[2]) < waitMs then redis.call('SET', KEYS[2], '1', 'PX
 ${EFFECTIVE_RATE_LUA}
 local sent = tonumber(ARGV[3])
 if sent == 0 or (cut[2] and sent <= tonumber(cut[2])) then return string.format('%.3f', rate) end
-local lowered = math.max(plan * ${FLOOR_SHARE}, rate * ${CUT_FACTOR})
-redis.call('HSET', KEYS[1], 'cutRate', string.format('%.6f', lowered), 'cutAt', string.format('%d', now))
+if not (cut[1] and rate < plan) then streak = 0 end
+local factor = ${CUT_FACTOR}
+if streak == 0 then factor = ${FIRST_CUT_FACTOR} end
+local lowered = math.max(plan * ${FLOOR_SHARE}, rate * factor)
+redis.call('HSET', KEYS[1], 'cutRate', string.format('%.6f', lowered), 'cutAt', string.format('%d', now), 'cuts', string.format('%d', streak + 1))
 redis.call('PEXPIRE', KEYS[1], ${STATE_TTL_MS})
 return string.format('%.3f', lowered)
 `;
@@ -121,13 +122,13 @@ export function rateKeys(keyPrefix: string, fingerprint: string): { state: strin
  * the plan's (`usage`, the dashboard, /metrics, `keys`). Needs no limiter, only the connection.
  */
 export async function readEffectiveRate(redis: RedisConnection, keyPrefix: string, fingerprint: string, planRatePerMin: number): Promise<number> {
-  const replies = await redis.multi().time().hmget(rateKeys(keyPrefix, fingerprint).state, 'cutRate', 'cutAt').exec();
+  const replies = await redis.multi().time().hmget(rateKeys(keyPrefix, fingerprint).state, 'cutRate', 'cutAt', 'cuts').exec();
   const [time, cut] = (replies ?? []).map(([err, value]) => {
     if (err) throw new Error(`reading the effective rate of ${fingerprint} failed: ${err.message}`, { cause: err });
     return value as Array<string | null>;
   });
   const nowMs = Number(time![0]) * 1000 + Number(time![1]) / 1000;
-  const last: RateCut | null = cut![0] == null ? null : { ratePerMin: Number(cut![0]), atMs: Number(cut![1]) / 1000 };
+  const last: RateCut | null = cut![0] == null ? null : { ratePerMin: Number(cut![0]), atMs: Number(cut![1]) / 1000, streak: Number(cut![2] ?? 1) };
   return effectiveRatePerMin(planRatePerMin, last, nowMs);
 }
 
@@ -138,8 +139,9 @@ export function createRateLimiter(redis: RedisConnection, keyPrefix: string, lim
   return {
     async tryAcquire(fingerprint) {
       const { ratePerMin, windowMs } = limit();
+      const pace = paceFor({ planRatePerMin: ratePerMin, ratePerMin, windowMs });
       const keys = rateKeys(keyPrefix, fingerprint);
-      const reply = (await acquire(keys.state, keys.pause, ratePerMin, windowMs, paddedWindowMs(windowMs), RESERVE_HORIZON_MS)) as string[] | number[];
+      const reply = (await acquire(keys.state, keys.pause, ratePerMin, ...[pace.intervalMs, pace.toleranceMs, pace.graceMs].map((ms) => Math.round(ms * 1000)), RESERVE_HORIZON_MS)) as string[] | number[];
       if (Number(reply[0]) !== 1) return { admitted: false, waitMs: Number(reply[1]) / 1000 };
       return { admitted: true, delayMs: Number(reply[1]) / 1000, graceMs: Number(reply[2]) / 1000, slot: reply.slice(3).join(':') };
     },
