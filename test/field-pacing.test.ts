@@ -25,33 +25,47 @@ async function crawl(app: App, hashtagIds: string[]) {
   return startCrawl(app.database.db, app.queue, { hashtagIds, maxPages: null, maxItems: null });
 }
 
+/**
+ * The share of `ratePerMin` the simulator saw filled, from its own arrival times: the requests
+ * from the first arriving `warmUpMs` after the first (the workers up and sized) to the last, over
+ * that span.
+ */
+function filledShare(arrivalsMs: number[], ratePerMin: number, warmUpMs: number): number {
+  const measured = arrivalsMs.filter((atMs) => atMs >= arrivalsMs[0]! + warmUpMs);
+  const spanMs = measured.at(-1)! - measured[0]!;
+  return (measured.length - 1) / ((ratePerMin / 60_000) * spanMs);
+}
+
 describe('pacing at a real API latency, whatever the counting', () => {
-  it('two worker processes under a token bucket: zero 429s, and the simulator sees the rate filled', async () => {
-    // 600 a minute (scaled up from Pro's 120 so the test is short, and low enough for a loaded
-    // 2-core machine), counted by a token bucket, answers drawn from a lognormal with a median of
-    // 150 ms and a p99 of 600 ms.
-    t.sim.configure({ counting: 'token-bucket', burst: 10, windowMs: 60_000, limits: { ratePerMin: 600, dailyCredits: null }, latency: { medianMs: 150, p99Ms: 600 } });
+  it('two worker processes under a token bucket: zero 429s, and the simulator sees the rate filled (≥ 0.8 even on a CPU-starved machine)', { timeout: 150_000 }, async () => {
+    // 300 a minute (Pro's 120 scaled up so the test is short, and low enough that a loaded 2-core
+    // machine's CPU is never what limits it: ~5 pages a second between two workers), counted by a
+    // token bucket, answers drawn from a lognormal with a median of 1 s and a p99 of 4 s (nearly a
+    // rendering API's: slow enough that each worker must keep ~10 pages in flight, Little's law
+    // with its tail, to fill the rate).
+    t.sim.configure({ counting: 'token-bucket', burst: 10, windowMs: 60_000, limits: { ratePerMin: 300, dailyCredits: null }, latency: { medianMs: 1_000, p99Ms: 4_000 } });
     const queuePrefix = `${t.prefix}-tb`;
-    const env = { ...process.env, ...t.cliEnv({ HA_QUEUE_PREFIX: queuePrefix, CRAWLORA_API_KEY: 'bucket-key', CRAWLORA_PLAN: 'pro', CRAWLORA_RATE_PER_MIN: '600', LOG_LEVEL: 'warn' }) };
+    const env = { ...process.env, ...t.cliEnv({ HA_QUEUE_PREFIX: queuePrefix, CRAWLORA_API_KEY: 'bucket-key', CRAWLORA_PLAN: 'pro', CRAWLORA_RATE_PER_MIN: '300', LOG_LEVEL: 'warn' }) };
     const bin = fileURLToPath(new URL('../bin/hashtag-archiver.js', import.meta.url));
     const workers: ChildProcess[] = [0, 1].map(() => spawn(process.execPath, [bin, 'worker'], { env, stdio: 'ignore' }));
     const producer = makeApp({ queuePrefix });
     try {
       await crawl(producer, hashtags(60, 100));
-      // 250 requests at 10 a second: about 25 s.
-      for (let waited = 0; ok().length < 250 && waited < 90_000; waited += 250) await sleep(250);
-      const times = ok()
+      // 220 requests at 5 a second: about 45 s.
+      for (let waited = 0; ok().length < 220 && waited < 120_000; waited += 250) await sleep(250);
+      const arrivalsMs = ok()
         .map((request) => request.atMs)
         .sort((a, b) => a - b);
-      expect(times.length).toBeGreaterThanOrEqual(250);
+      expect(arrivalsMs.length).toBeGreaterThanOrEqual(220);
       expect(t.sim.stats().rateLimited).toBe(0);
-      // From the 30th request (the workers are up and sized) to the 250th, as the simulator saw them.
-      const perMin = ((250 - 30) / (times[249]! - times[29]!)) * 60_000;
-      // The pace is 0.99 of the rate; a slot whose job a stalled event loop wakes more than 50 ms
-      // late is dropped (a gap, not two requests crowding upstream). Measured 0.964 on a 2-core
-      // machine at load 20, 0.74 at load 27; npm run bench:field has the figure at the plans' rates.
-      expect(perMin / 600).toBeGreaterThanOrEqual(0.7);
-      expect(perMin / 600).toBeLessThanOrEqual(1);
+      // The pace is 0.99 of the rate (its padding); the rest is slots dropped by a job woken past
+      // its grace (50 ms here: a stalled event loop, or a process the CPU did not run). Measured
+      // 0.985 at load 9 beside the other engineers' work, 0.848 with four busy loops competing
+      // at the test's niceness: bench:field states the figure on a quiet machine, this what a
+      // starved CI box still holds. Two pages in flight a worker (a fixed small concurrency): 0.61.
+      const share = filledShare(arrivalsMs, 300, 8_000);
+      expect(share).toBeGreaterThanOrEqual(0.8);
+      expect(share).toBeLessThanOrEqual(1);
     } finally {
       for (const worker of workers) worker.kill('SIGTERM');
       await Promise.all(workers.map((worker) => new Promise((resolve) => (worker.exitCode === null ? worker.once('exit', resolve) : resolve(null)))));
@@ -90,7 +104,7 @@ describe('pacing at a real API latency, whatever the counting', () => {
     // The last 100 answers (the last ~12 s) had no 429 among them.
     expect(requests.slice(-100).filter((request) => request.status === 429)).toEqual([]);
     const effective = await readEffectiveRate(app.redis, app.config.queuePrefix, keyFingerprint('strict-key'), 1_200);
-    // Cut to about upstream's 500 (1,200 × 0.8⁴ = 492), held there for 5 min (HOLD_MS) before it climbs.
+    // Cut to under upstream's 500 (1,200 × 0.9 × 0.8⁴ = 442), held there for minutes before it climbs.
     expect(effective).toBeLessThan(1_200 * 0.8);
     expect(effective).toBeGreaterThan(1_200 * 0.05);
     // `usage` shows it beside the plan's rate (the dashboard and /metrics read the same numbers).
