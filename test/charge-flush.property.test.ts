@@ -25,7 +25,6 @@ function noted({ ageMs, inFlight, uncertain }: { ageMs: number; inFlight: boolea
     uncertain,
     chargedAt: new Date(NOW_MS - ageMs),
     owner: 'host:1:abcd',
-    jobId: 'run-7-g1-p0',
     inFlight,
   };
 }
@@ -37,7 +36,6 @@ describe('which charges noted in Redis go to the ledger (dueForLedger)', () => {
         const row = dueForLedger(noted({ ...input, inFlight: true }), false, NOW_MS, rules);
         expect(row).toMatchObject({ chargeId: 'c1', uncertain: true, credits: 8, runId: 7 });
         expect(row).not.toHaveProperty('owner');
-        expect(row).not.toHaveProperty('jobId');
       }),
     );
   });
@@ -63,7 +61,7 @@ describe('which charges noted in Redis go to the ledger (dueForLedger)', () => {
   });
 
   it('a charge noted before in-flight notes existed (no owner, no inFlight) is an answered one', () => {
-    const { owner: _owner, jobId: _jobId, inFlight: _inFlight, ...old } = noted({ ageMs: 40_000, inFlight: false, uncertain: false });
+    const { owner: _owner, inFlight: _inFlight, ...old } = noted({ ageMs: 40_000, inFlight: false, uncertain: false });
     expect(dueForLedger(old as NotedCharge, false, NOW_MS, rules)).toMatchObject({ uncertain: false });
   });
 

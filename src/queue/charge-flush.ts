@@ -33,7 +33,7 @@ export function dueForLedger(charge: NotedCharge, ownerAlive: boolean, nowMs: nu
   return !ownerAlive || ageMs >= rules.inFlightForMs ? ledgerRow(charge, true) : null;
 }
 
-function ledgerRow({ owner: _owner, jobId: _jobId, inFlight: _inFlight, ...charge }: NotedCharge, uncertain: boolean): PendingCharge {
+function ledgerRow({ owner: _owner, inFlight: _inFlight, ...charge }: NotedCharge, uncertain: boolean): PendingCharge {
   return { ...charge, uncertain };
 }
 

@@ -218,7 +218,7 @@ async function buyPage(job: Job<PageJobData>, token: string | undefined, run: Cr
   // Both before the request, neither waiting for the other: the claim adds no round trip to the page.
   const [reservation, claimed] = await Promise.all([
     deps.credits.reserve(key.fingerprint, CREDITS_PER_REQUEST, settings),
-    deps.answers.claimFetch(notedCharge(requested, job, deps.workerId, true), data.cursor),
+    deps.answers.claimFetch(notedCharge(requested, data, deps.workerId, true), data.cursor),
   ]);
   if (!claimed) {
     if (reservation.kind === 'reserved') await reservation.release();
@@ -252,7 +252,7 @@ async function buyPage(job: Job<PageJobData>, token: string | undefined, run: Cr
   }
   const charge: PaidCharge = { ...requested, chargedAtMs: Date.now() };
   const noted = deps.answers
-    .noteCharge(notedCharge(charge, job, deps.workerId, false))
+    .noteCharge(notedCharge(charge, data, deps.workerId, false))
     .catch((err: unknown) => log.error({ err }, 'could not note the charge in Redis; the page commit records it'));
   deps.observer.response({ outcome: 'ok', latencyMs: performance.now() - fetchStartedMs, charged: true, keyFingerprint: key.fingerprint });
   await noteKeyAccepted(taken, deps.keys, log);
@@ -272,8 +272,8 @@ function pageCharge(charge: PaidCharge, data: PageJobData, uncertain = false): P
   };
 }
 
-function notedCharge(charge: PaidCharge, job: Job<PageJobData>, owner: string, inFlight: boolean, uncertain = false): NotedCharge {
-  return { ...pageCharge(charge, job.data, uncertain), owner, jobId: job.id ?? '', inFlight };
+function notedCharge(charge: PaidCharge, data: PageJobData, owner: string, inFlight: boolean, uncertain = false): NotedCharge {
+  return { ...pageCharge(charge, data, uncertain), owner, inFlight };
 }
 
 /** A job that ends before any request, and what it did instead. */
@@ -411,7 +411,7 @@ async function failureFor(
   const settings = deps.settings();
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof CrawloraError && (err.charged || err.possiblyCharged)) {
-    const charge = notedCharge({ ...requested, chargedAtMs: Date.now() }, job, deps.workerId, false, err.possiblyCharged);
+    const charge = notedCharge({ ...requested, chargedAtMs: Date.now() }, job.data, deps.workerId, false, err.possiblyCharged);
     // Noted as billed first: with Postgres away, the ledger gets it from Redis later.
     await deps.answers.noteCharge(charge);
     await recordCharge(deps.db, charge);

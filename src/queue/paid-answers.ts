@@ -13,8 +13,6 @@ export type PendingCharge = Charge & { chargeId: string; chargedAt: Date };
 export type NotedCharge = PendingCharge & {
   /** The worker process that sent the request (worker-liveness.ts). */
   owner: string;
-  /** The BullMQ job that sent it. */
-  jobId: string;
   inFlight: boolean;
 };
 
@@ -54,9 +52,7 @@ export interface PendingSnapshot {
 export interface PaidAnswers {
   /**
    * Claims the page's fetch and notes its charge as in flight, in one step; false while another
-   * live worker's request (or commit) of the same page holds it. A dead worker's claim is taken
-   * over, and so is one made by the same job: BullMQ hands a job on only once its holder's lock
-   * expired (a killed worker), so waiting for that holder's 5 s of silence would only add to it.
+   * live worker's request (or commit) of the same page holds it. A dead worker's claim is taken over.
    */
   claimFetch(charge: NotedCharge, cursor: string): Promise<boolean>;
   /** The claimed request was not billed (or never left): its noted charge and claim are dropped. */
@@ -89,16 +85,15 @@ const HELD_COPIES_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * KEYS: claim, noted charges, live workers. ARGV: charge id, its JSON, claim TTL, silence that
- * means dead, job id. A claim is free when absent, when its charge is no longer noted (recorded
- * and released, or flushed), when it was made by this same job, or when its owner stopped beating.
+ * means dead. A claim is free when absent, when its charge is no longer noted (recorded and
+ * released, or flushed), or when its owner stopped beating.
  */
 const CLAIM_SCRIPT = `
 local holder = redis.call('GET', KEYS[1])
 if holder then
   local noted = redis.call('HGET', KEYS[2], holder)
   if noted then
-    local charge = cjson.decode(noted)
-    local owner = charge.jobId ~= ARGV[5] and charge.owner
+    local owner = cjson.decode(noted).owner
     local beat = owner and redis.call('ZSCORE', KEYS[3], owner)
     if beat then
       local t = redis.call('TIME')
@@ -152,7 +147,7 @@ export function createPaidAnswers(redis: RedisConnection, keyPrefix: string, opt
     async claimFetch(charge, cursor) {
       const key = claimKey(charge.runId!, cursor);
       const json = JSON.stringify(charge);
-      const claimed = Number(await claim(key, chargesKey, workersKey, charge.chargeId, json, options.claimTtlMs, WORKER_SILENT_MS, charge.jobId)) === 1;
+      const claimed = Number(await claim(key, chargesKey, workersKey, charge.chargeId, json, options.claimTtlMs, WORKER_SILENT_MS)) === 1;
       const nowMs = Date.now();
       for (const [chargeId, entry] of mine) if (nowMs - entry.claimedAtMs > options.claimTtlMs) mine.delete(chargeId);
       if (claimed) mine.set(charge.chargeId, { key, json, claimedAtMs: nowMs });
