@@ -119,7 +119,7 @@ async function seed(db: Db, sampleJson: string): Promise<void> {
                           play_count, digg_count, comment_count, share_count, collect_count, music_id, raw)
       select g.id, '6' || lpad((g.i % 997)::text, 18, '0'), 'creator_' || (g.i % 997), g.description,
              timestamptz '2024-12-01' - g.i * interval '1 minute',
-             (g.i * 7919) % 5000000, (g.i * 31) % 200000, g.i % 5000, g.i % 3000, g.i % 10000,
+             (g.i::bigint * 7919) % 5000000, (g.i * 31) % 200000, g.i % 5000, g.i % 3000, g.i % 10000,
              '70' || lpad((g.i % 7)::text, 17, '0'),
              jsonb_set(jsonb_set(${sampleJson}::jsonb, '{id}', to_jsonb(g.id)), '{desc}', to_jsonb(g.description))
       from (
