@@ -200,7 +200,12 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
           },
         }),
       );
-      worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped on an error'));
+      // Jobs start once the HTTP client is warm, so the first paced request leaves as fast as the rest.
+      void deps.client
+        .warm()
+        .catch((err: unknown) => logger.warn({ err }, 'HTTP client not warmed; the first request may reach upstream a little late'))
+        .then(() => (closing ? undefined : worker.run()))
+        .catch((err: unknown) => logger.error({ err }, 'worker stopped on an error'));
       webhooks.start();
       return worker;
     },

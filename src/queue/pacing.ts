@@ -40,7 +40,7 @@ export interface Pace {
  * than its slot (see `Pace.jitterMs`) and for leaving early after a gap (`toleranceMs`).
  */
 export function paddedWindowMs(windowMs: number): number {
-  return windowMs + Math.max(50, Math.ceil(windowMs * 0.01));
+  return windowMs + Math.max(100, Math.ceil(windowMs * 0.01));
 }
 
 /** How many requests one window holds at `ratePerMin`: whole requests, at least one. */
