@@ -123,6 +123,29 @@ describe('pacing against a strict sliding window', () => {
     expect(request!.atMs - tatUs / 1000).toBeLessThan(200);
   });
 
+  it('a request whose slot passed its grace before it could leave (the credit counters seeding from a locked ledger) takes a new slot', async () => {
+    const app = makeApp({ dailyCredits: 1_000_000 });
+    const [run] = await crawl(app, ['44'], { maxPages: 1 });
+    const locker = new pg.Client({ connectionString: t.database.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      // The day's counter is missing, so the first reservation reads the ledger: after the slot.
+      await locker.query('LOCK TABLE credit_ledger IN ACCESS EXCLUSIVE MODE');
+      app.startWorker();
+      await sleep(400);
+      await locker.query('COMMIT');
+    } finally {
+      await locker.end();
+    }
+    await waitForRuns(app.database.db, [run!.id], 10_000);
+    const requests = requestsFor(t.sim, '44');
+    expect(requests).toHaveLength(1);
+    const tatUs = Number(await app.redis.hget(rateKeys(app.config.queuePrefix, keyFingerprint(app.config.apiKeys[0]!)).state, 'tat'));
+    // Sent on the slot it took before the 400 ms wait, it would arrive ~400 ms after it.
+    expect(requests[0]!.atMs - tatUs / 1000).toBeLessThan(200);
+  });
+
   it('a plan change reaches a running worker without a restart', async () => {
     t.sim.configure({ windowMs: 1_000, limits: { ratePerMin: 1_000, dailyCredits: null } });
     // One a second: the rate is per minute whatever the window.

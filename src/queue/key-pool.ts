@@ -97,8 +97,8 @@ function taken(key: ApiKey, admission: Extract<Admission, { admitted: true }>): 
   return { kind: 'key', key, slot: admission.slot, readyAtMs, leaveByMs: readyAtMs + admission.graceMs };
 }
 
-/** Whether the slot is still good to use now (see pacing.ts's graceFor). */
-function onTime(choice: { leaveByMs: number }): boolean {
+/** Whether the slot is still good to use now: at most its grace after its moment (pacing.ts's Pace). */
+export function onTime(choice: { leaveByMs: number }): boolean {
   return performance.now() <= choice.leaveByMs;
 }
 

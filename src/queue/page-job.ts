@@ -20,7 +20,7 @@ import type { Logger } from '../logger.js';
 import { rateLimitWaitMs } from './backoff.js';
 import type { CreditCaps, CreditGate } from './credit-gate.js';
 import { decideAfterPage, decidesBeforeCommit } from './decide.js';
-import { keyAccepted, noteKeyAccepted, untilReady, type KeyChoice, type KeyPool, type TakenKey } from './key-pool.js';
+import { keyAccepted, noteKeyAccepted, onTime, untilReady, type KeyChoice, type KeyPool, type TakenKey } from './key-pool.js';
 import { enqueuePage, firstPageJob, type PagesQueue } from './pages-queue.js';
 import type { HeldAnswer, NotedCharge, PaidAnswers, PendingCharge } from './paid-answers.js';
 import type { PipelineObserver, ResponseOutcome } from './observer.js';
@@ -234,6 +234,14 @@ async function buyPage(job: Job<PageJobData>, token: string | undefined, run: Cr
     await pauseRun(deps.db, run.id, reason, `key ${key.fingerprint} reached its ${what}; the run continues by itself at ${reservation.resumeAt.toISOString()}`);
     log.warn({ key: key.fingerprint, resumeAt: reservation.resumeAt }, 'credit cap reached; run paused until the reset');
     throw await delayed(job, token, reservation.waitMs);
+  }
+  // What ran since the slot's moment (the credit counters' first seeding from the ledger, a
+  // stalled event loop) may have made it late: sent now, it would crowd the next requests into
+  // one window of upstream's. The job goes back to take a fresh slot; the late one is spent.
+  if (!onTime(taken)) {
+    await Promise.all([reservation.release(), deps.answers.dropClaim(requested.chargeId, data.runId, data.cursor), deps.keys.giveBack(taken)]);
+    log.debug({ cursor: data.cursor }, 'the slot passed its grace before the request could leave; taking a new one');
+    throw await delayed(job, token, 0);
   }
 
   let page: HashtagPage;
