@@ -77,12 +77,14 @@ interface RowResult {
   meanInFlight: number;
   peakInFlight: number;
   peakRssMb: number;
+  /** What each 429 met: the admitted requests in the window before it. */
+  limitedNotes: string[];
 }
 
 const log = (line: string) => process.stderr.write(`bench:field: ${line}\n`);
 
 /** Pure, from the simulator's log. */
-export function analyse(records: RequestRecord[], ratePerMin: number): Omit<RowResult, 'rateLimited' | 'peakRssMb'> {
+export function analyse(records: RequestRecord[], ratePerMin: number): Omit<RowResult, 'rateLimited' | 'peakRssMb' | 'limitedNotes'> {
   const ok = records.filter((r) => r.status >= 200 && r.status < 300).sort((a, b) => a.atMs - b.atMs);
   const t0 = ok[0]?.atMs ?? 0;
   const from = t0 + WARM_UP_S * 1_000;
@@ -100,6 +102,21 @@ export function analyse(records: RequestRecord[], ratePerMin: number): Omit<RowR
   for (const [, delta] of events) peakInFlight = Math.max(peakInFlight, (inFlight += delta));
   const busyMs = records.filter((r) => r.endMs > 0 && r.atMs >= from && r.atMs < to).reduce((sum, r) => sum + (r.endMs - r.atMs), 0);
   return { ratio: measured.length / ((MEASURE_S / 60) * ratePerMin), busiestSecond, meanInFlight: busyMs / (MEASURE_S * 1_000), peakInFlight };
+}
+
+/**
+ * For each 429, the arrivals of the admitted requests its window held, in ms before it: which
+ * one came early or late shows whether pacing, the way there or the simulator's own event loop
+ * (a stall stamps arrivals late, then several at once) crowded the window.
+ */
+export function explain429s(records: RequestRecord[], windowMs: number): string[] {
+  const sorted = [...records].sort((a, b) => a.atMs - b.atMs);
+  const t0 = sorted[0]?.atMs ?? 0;
+  return sorted.flatMap((record) => {
+    if (record.status !== 429) return [];
+    const held = sorted.filter((r) => r.status !== 429 && r.atMs > record.atMs - windowMs && r.atMs <= record.atMs);
+    return [`429 at +${((record.atMs - t0) / 1_000).toFixed(3)} s; the ${held.length} admitted in the ${windowMs / 1_000} s before it arrived ${held.map((r) => (record.atMs - r.atMs).toFixed(0)).join(', ')} ms before`];
+  });
 }
 
 interface Scenario {
@@ -144,7 +161,8 @@ async function runScenario({ plan, sim: simOptions, extraEnv = {} }: Scenario): 
       if (await Promise.race([worker.exited.then(() => true), sleepMs(0).then(() => false)])) throw new Error(`a worker exited during the field bench:\n${worker.stderrTail()}`);
     }
     const summary = await sim.summary();
-    return { ...analyse(summary.records, plan.ratePerMin), rateLimited: summary.rateLimited, peakRssMb: peakRss / 1e6 };
+    const limitedNotes = explain429s(summary.records, simOptions.windowMs ?? 60_000).map((note) => `${note} (simulator loop delay max ${summary.loopDelay.max.toFixed(0)} ms)`);
+    return { ...analyse(summary.records, plan.ratePerMin), rateLimited: summary.rateLimited, peakRssMb: peakRss / 1e6, limitedNotes };
   } finally {
     await worker?.stop(5_000);
     await producer.close();
@@ -196,6 +214,8 @@ async function main(): Promise<void> {
       const perSecond = plan.ratePerMin / 60;
       return `| ${counting} | ${plan.label} | ${range(results.map((r) => r.ratio), 3)} | ${range(results.map((r) => r.rateLimited), 0)} | ${range(results.map((r) => r.busiestSecond / perSecond), 2)} (${range(results.map((r) => r.busiestSecond), 0)} in 1 s) | ${range(results.map((r) => r.meanInFlight), 1)} / ${range(results.map((r) => r.peakInFlight), 0)} | ${range(results.map((r) => r.peakRssMb), 0)} MB |`;
     }),
+    '',
+    ...rows.flatMap(({ counting, plan, results }) => results.flatMap((result, run) => result.limitedNotes.map((note) => `${counting}, ${plan.label}, run ${run + 1}: ${note}`))),
     '',
     `64 in flight (Enterprise rate, median 4 s, p99 6 s, --concurrency 64): peak ${heavy.peakInFlight} in flight, mean ${heavy.meanInFlight.toFixed(1)}, worker peak RSS ${heavy.peakRssMb.toFixed(0)} MB, ` +
       `achieved ${heavy.ratio.toFixed(3)} (the bound caps what this latency needs), 429s ${heavy.rateLimited}`,
