@@ -101,14 +101,17 @@ describe('pacing against a strict sliding window', () => {
     expect(requestsFor(t.sim, '42')).toHaveLength(1);
   });
 
-  it('a request leaves when the pacer scheduled it, even when the run check waited on Postgres', async () => {
-    const app = makeApp();
-    const [run] = await crawl(app, ['43'], { maxPages: 1 });
+  /**
+   * Crawls one page of `hashtagId` with the worker started while `table` is locked for 400 ms; returns
+   * how long after the key's last slot (its schedule, one interval past it) the one request arrived.
+   */
+  async function arrivalAfterSlotMs(app: App, hashtagId: string, table: string): Promise<number> {
+    const [run] = await crawl(app, [hashtagId], { maxPages: 1 });
     const locker = new pg.Client({ connectionString: t.database.url });
     await locker.connect();
     try {
       await locker.query('BEGIN');
-      await locker.query('LOCK TABLE crawl_runs IN ACCESS EXCLUSIVE MODE');
+      await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
       app.startWorker();
       await sleep(400);
       await locker.query('COMMIT');
@@ -116,34 +119,22 @@ describe('pacing against a strict sliding window', () => {
       await locker.end();
     }
     await waitForRuns(app.database.db, [run!.id], 10_000);
-    const [request] = requestsFor(t.sim, '43');
-    // The key's schedule moved one interval (0.6 ms here) past the request's slot, in µs of Redis's clock.
+    const requests = requestsFor(t.sim, hashtagId);
+    expect(requests).toHaveLength(1);
+    // In µs of Redis's clock; the interval is 0.6 ms here.
     const tatUs = Number(await app.redis.hget(rateKeys(app.config.queuePrefix, keyFingerprint(app.config.apiKeys[0]!)).state, 'tat'));
+    return requests[0]!.atMs - tatUs / 1000;
+  }
+
+  it('a request leaves when the pacer scheduled it, even when the run check waited on Postgres', async () => {
     // The slot is reserved after the run check, which waited 400 ms: no slot older than the request.
-    expect(request!.atMs - tatUs / 1000).toBeLessThan(200);
+    expect(await arrivalAfterSlotMs(makeApp(), '43', 'crawl_runs')).toBeLessThan(200);
   });
 
   it('a request whose slot passed its grace before it could leave (the credit counters seeding from a locked ledger) takes a new slot', async () => {
-    const app = makeApp({ dailyCredits: 1_000_000 });
-    const [run] = await crawl(app, ['44'], { maxPages: 1 });
-    const locker = new pg.Client({ connectionString: t.database.url });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN');
-      // The day's counter is missing, so the first reservation reads the ledger: after the slot.
-      await locker.query('LOCK TABLE credit_ledger IN ACCESS EXCLUSIVE MODE');
-      app.startWorker();
-      await sleep(400);
-      await locker.query('COMMIT');
-    } finally {
-      await locker.end();
-    }
-    await waitForRuns(app.database.db, [run!.id], 10_000);
-    const requests = requestsFor(t.sim, '44');
-    expect(requests).toHaveLength(1);
-    const tatUs = Number(await app.redis.hget(rateKeys(app.config.queuePrefix, keyFingerprint(app.config.apiKeys[0]!)).state, 'tat'));
-    // Sent on the slot it took before the 400 ms wait, it would arrive ~400 ms after it.
-    expect(requests[0]!.atMs - tatUs / 1000).toBeLessThan(200);
+    // The day's counter is missing, so the first reservation reads the ledger, after the slot: sent
+    // on that slot, the request would arrive ~400 ms after it.
+    expect(await arrivalAfterSlotMs(makeApp({ dailyCredits: 1_000_000 }), '44', 'credit_ledger')).toBeLessThan(200);
   });
 
   it('a plan change reaches a running worker without a restart', async () => {
